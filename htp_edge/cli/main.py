@@ -1,0 +1,102 @@
+"""The `htp-edge` command: one thin module per sub-command.
+
+Every sub-command module in :mod:`htp_edge.cli` defines
+
+* ``HELP``: a one-line description,
+* ``add_arguments(parser)``: its flags,
+* ``run(args) -> dict``: parse flags into a config, make one library call, return the summary.
+
+and optionally ``format_text(result) -> str`` for the human-readable summary. Modules import
+heavy dependencies (torch, onnx, tensorrt) inside ``run`` only, so ``htp-edge --help`` is fast
+and works on any machine.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Sequence
+
+from htp_edge.errors import HtpEdgeError
+
+COMMANDS = ("info", "macs", "export", "quantize", "build", "eval", "bench", "lift", "train", "data")
+
+
+def _module(name: str):
+    return importlib.import_module(f"htp_edge.cli.cmd_{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="htp-edge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        mod = _module(name)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+        p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+        mod.add_arguments(p)
+    return parser
+
+
+def _version() -> str:
+    from htp_edge import __version__
+    return f"htp-edge {__version__}"
+
+
+def _default_text(result: dict) -> str:
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        lines.append(f"{key:>24}: {value}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 success, 2 user error, 1 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    mod = _module(args.command)
+    try:
+        result = mod.run(args)
+    except HtpEdgeError as exc:
+        if args.debug:
+            raise
+        print(f"htp-edge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"htp-edge {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
+        if args.debug:
+            raise
+        print(f"htp-edge {args.command}: internal error: {type(exc).__name__}: {exc} "
+              f"(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, default=_json_default))
+    else:
+        text = getattr(mod, "format_text", _default_text)(result)
+        print(text)
+    return 0
+
+
+def _json_default(obj):
+    try:
+        import numpy as np
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(obj)
+
+
+def entry() -> None:  # console_scripts entry point
+    sys.exit(main())

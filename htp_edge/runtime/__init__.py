@@ -1,0 +1,1 @@
+"""The embeddable runtime: backends, the Lifter and the StreamingLifter (no torch needed)."""
