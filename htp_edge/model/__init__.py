@@ -1,0 +1,1 @@
+"""The models: D3DP's denoiser (exact) and the HTP reconstruction (torch), configs and MACs."""

@@ -1,0 +1,164 @@
+"""Frozen configurations of the denoiser (D3DP's MixSTE2) and of HTP's pruning stages.
+
+The HTP pruning stages are a reconstruction (see :mod:`htp_edge.model.pruning`): every choice
+the paper's abstract leaves open is a field here, so that each ablation is a config switch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from htp_edge.errors import HtpEdgeError
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """Hierarchical Temporal Pruning: TCEP (frame level) -> SFT MHSA -> MGPTP (token level) -> TRA.
+
+    Layer indices count block pairs (spatial + temporal); a stage placed at layer ``i`` acts
+    before block pair ``i``. ``n1`` and ``f`` are static: the exported graph keeps exactly that
+    many frames, whatever the input.
+    """
+
+    tcep: bool = True
+    tcep_layer: int = 1
+    n1: int = 121
+    eta: float = 1.0          # graph edge threshold: cos-sim > eta * (clip mean similarity)
+    tcep_window: int = 4      # temporal neighbourhood radius used for the correlation score
+    tcep_alpha: float = 0.5   # weight of motion saliency vs the uniform-coverage prior
+    sft: bool = True          # distance-aware temporal attention on the kept frames
+    mgptp: bool = True
+    mgptp_layer: int = 3
+    f: int = 61
+    knn_k: int = 2
+    mask_guided: bool = True  # learned informativeness mask on the DPC-kNN scores
+    recovery_skip: bool = True  # TRA query = learned token + the full-frame tokens before pruning
+
+    def __post_init__(self) -> None:
+        if self.n1 < 1 or self.f < 1:
+            raise HtpEdgeError(f"pruning: kept counts must be positive. Expected n1, f >= 1, got n1={self.n1}, f={self.f}.")
+        if self.tcep and self.mgptp and self.f > self.n1:
+            raise HtpEdgeError(f"pruning: MGPTP keeps a subset of TCEP's frames. Expected f <= n1, got f={self.f}, n1={self.n1}.")
+        if self.tcep and self.mgptp and self.mgptp_layer <= self.tcep_layer:
+            raise HtpEdgeError(
+                f"pruning: MGPTP must come after TCEP. Expected mgptp_layer > tcep_layer, "
+                f"got mgptp_layer={self.mgptp_layer}, tcep_layer={self.tcep_layer}.")
+        if self.knn_k < 1:
+            raise HtpEdgeError(f"pruning: knn_k must be >= 1, got {self.knn_k}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The denoiser. Defaults are D3DP's: MixSTE2(243, 17, 2, 512, depth 8, heads 8, mlp 2)."""
+
+    name: str = "d3dp"
+    frames: int = 243
+    joints: int = 17
+    in_chans: int = 2
+    embed_dim: int = 512
+    depth: int = 8
+    num_heads: int = 8
+    mlp_ratio: float = 2.0
+    qkv_bias: bool = True
+    drop_path_rate: float = 0.0
+    pruning: PruningConfig | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("frames", "joints", "embed_dim", "depth", "num_heads"):
+            if getattr(self, key) < 1:
+                raise HtpEdgeError(f"model: {key} must be positive, got {getattr(self, key)}.")
+        if self.embed_dim % self.num_heads:
+            raise HtpEdgeError(
+                f"model: embed_dim must be divisible by num_heads. Got embed_dim={self.embed_dim}, num_heads={self.num_heads}.")
+        if self.embed_dim % 2:
+            raise HtpEdgeError(f"model: embed_dim must be even (sinusoidal timestep embedding), got {self.embed_dim}.")
+        p = self.pruning
+        if p is None:
+            return
+        for stage, layer in (("tcep", p.tcep_layer), ("mgptp", p.mgptp_layer)):
+            if getattr(p, stage) and not 1 <= layer < self.depth:
+                raise HtpEdgeError(
+                    f"pruning: {stage}_layer out of range. Expected 1..{self.depth - 1} (a block pair index), got {layer}.")
+        if p.tcep and p.n1 > self.frames:
+            raise HtpEdgeError(f"pruning: n1 exceeds the frame count. Expected n1 <= {self.frames}, got {p.n1}.")
+        if p.mgptp and p.f > (p.n1 if p.tcep else self.frames):
+            raise HtpEdgeError(f"pruning: f exceeds the frames left before MGPTP, got f={p.f}.")
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+    @property
+    def mlp_hidden(self) -> int:
+        return int(self.embed_dim * self.mlp_ratio)
+
+    @property
+    def tcep_active(self) -> bool:
+        p = self.pruning
+        return p is not None and p.tcep and p.n1 < self.frames
+
+    @property
+    def mgptp_active(self) -> bool:
+        p = self.pruning
+        return p is not None and p.mgptp and p.f < (p.n1 if self.tcep_active else self.frames)
+
+    @property
+    def prunes(self) -> bool:
+        return self.tcep_active or self.mgptp_active
+
+    def frames_at(self, layer: int) -> int:
+        """Number of frames that block pair ``layer`` runs on."""
+        n = self.frames
+        p = self.pruning
+        if self.tcep_active and layer >= p.tcep_layer:
+            n = p.n1
+        if self.mgptp_active and layer >= p.mgptp_layer:
+            n = p.f
+        return n
+
+    def with_frames(self, frames: int) -> "ModelConfig":
+        """The same architecture at another frame count, pruning ratios kept (rounded up)."""
+        p = self.pruning
+        if p is not None:
+            n1 = max(1, -(-p.n1 * frames // self.frames))
+            f = max(1, -(-p.f * frames // self.frames))
+            p = replace(p, n1=min(n1, frames), f=min(f, n1, frames))
+        return replace(self, frames=frames, pruning=p)
+
+    def tag(self) -> str:
+        """Short name derived from the config, e.g. ``htp_f243_n121_f61``."""
+        parts = [self.name.split("-")[0], f"f{self.frames}"]
+        if self.tcep_active:
+            parts.append(f"n{self.pruning.n1}")
+        if self.mgptp_active:
+            parts.append(f"k{self.pruning.f}")
+        if self.embed_dim != 512 or self.depth != 8:
+            parts.append(f"c{self.embed_dim}d{self.depth}")
+        return "_".join(parts)
+
+
+def _presets() -> dict[str, ModelConfig]:
+    small = dict(frames=27, embed_dim=128, depth=4, num_heads=4)
+    return {
+        "d3dp": ModelConfig(name="d3dp"),
+        "htp": ModelConfig(name="htp", pruning=PruningConfig()),
+        "d3dp-small": ModelConfig(name="d3dp-small", **small),
+        "htp-small": ModelConfig(
+            name="htp-small", **small,
+            pruning=PruningConfig(tcep_layer=1, n1=14, mgptp_layer=2, f=7)),
+    }
+
+
+
+
+def preset(name: str, frames: int | None = None) -> ModelConfig:
+    """A named architecture (``d3dp``, ``htp``, ``d3dp-small``, ``htp-small``), optionally at another F."""
+    presets = _presets()
+    if name not in presets:
+        raise HtpEdgeError(f"model: unknown preset. Expected one of {', '.join(presets)}, got {name!r}.")
+    cfg = presets[name]
+    return cfg.with_frames(frames) if frames and frames != cfg.frames else cfg
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(_presets())

@@ -1,0 +1,159 @@
+"""Hierarchical Temporal Pruning (HTP) modules -- a reconstruction.
+
+Paper: Y. Bi, H. Wang, X. Shi, Z. Gui, J. Gui, Y. Y. Tang, "Efficient Diffusion-Based 3D Human
+Pose Estimation with Hierarchical Temporal Pruning", arXiv:2508.21363 (IEEE TCSVT 2026).
+
+Only the paper's abstract is public. It names three parts: TCEP (Temporal Correlation-Enhanced
+Pruning: essential frames from inter-frame motion correlation via an adaptive temporal graph),
+SFT MHSA (Sparse-Focused Temporal MHSA: attention restricted to the kept, motion-relevant frames)
+and MGPTP (Mask-Guided Pose Token Pruner: fine-grained pruning of pose tokens by clustering).
+The code below honours those properties; the concrete choices are ours and are all listed here
+and exposed in :class:`htp_edge.model.config.PruningConfig`:
+
+* TCEP is computed from the 2D input only (so one plan serves every hypothesis, DDIM step and
+  flip pass; it is exported as its own small graph). Descriptors are per-frame 2D joint
+  velocities; the adaptive graph links frames within ``tcep_window`` whose cosine similarity
+  exceeds ``eta`` x the clip's mean similarity; a frame's saliency is its speed relative to the
+  clip mean times (1 - its mean correlation with its graph neighbours). The score mixes the
+  saliency (weight ``tcep_alpha``) with a uniform-coverage prior (bit-reversed frame order), and
+  the top ``n1`` frames are kept in temporal order. Velocity norms and cosine similarities are
+  invariant to the flip augmentation, so the flipped pass gets the same plan.
+* SFT MHSA: the temporal blocks after TCEP attend over the kept frames only, with a learned
+  per-block, per-head bias on the original frame-index distance between tokens.
+* MGPTP: HoT-style DPC-kNN (density from the k nearest neighbours, distance to a denser token)
+  on frame descriptors (tokens averaged over joints), scores multiplied by a learned
+  informativeness mask (trained straight-through), top ``f`` kept in temporal order, plus a
+  learned positional embedding.
+* Recovery: HoT's token recovering attention (TRA); the query is the learned per-frame token
+  plus, with ``recovery_skip``, the full-frame tokens from just before TCEP.
+
+Everything is export-safe: no cdist (expanded squares), constant k in every TopK, no boolean
+indexing, deterministic tie-breaks (fixed epsilon ramps, no random noise).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from htp_edge.model.layers import CrossAttention
+
+
+def coverage_prior(frames: int) -> np.ndarray:
+    """(F,) scores in (0, 1]: taking the top n gives near-uniformly spaced frames for any n."""
+    bits = max(1, int(np.ceil(np.log2(frames))))
+    rev = np.array([int(format(i, f"0{bits}b")[::-1], 2) for i in range(frames)])
+    rank = np.argsort(np.argsort(rev))  # 0 for the first frame of the bit-reversed order
+    return (1.0 - rank / frames).astype(np.float32)
+
+
+def sorted_topk(score: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices (N, k) of the k largest scores, in increasing index order (static k)."""
+    idx = score.topk(k, dim=-1).indices  # (N, k)
+    # sort through a float TopK: exact for indices < 2^24 and kept in TensorRT-friendly FP32
+    return (-idx.float()).topk(k, dim=-1).values.neg().long()
+
+
+def gather_frames(x: torch.Tensor, idx: torch.Tensor, n: int, j: int) -> torch.Tensor:
+    """Keep frames ``idx`` (N, k) of temporal tokens x (N*J, T, C) -> (N*J, k, C)."""
+    t, c = x.shape[1], x.shape[2]
+    k = idx.shape[1]
+    index = idx[:, None, :, None].expand(n, j, k, c)  # (N, J, k, C)
+    return x.reshape(n, j, t, c).gather(2, index).reshape(n * j, k, c)
+
+
+class TemporalPlanner(nn.Module):
+    """TCEP: a parameter-free frame plan from 2D motion; (N, F, J, 2) -> indices (N, n1)."""
+
+    def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float) -> None:
+        super().__init__()
+        self.n1, self.eta, self.alpha = n1, eta, alpha
+        offsets = np.abs(np.arange(frames)[:, None] - np.arange(frames)[None, :])
+        band = ((offsets > 0) & (offsets <= window)).astype(np.float32)
+        self.register_buffer("neighbours", torch.from_numpy(band), persistent=False)
+        self.register_buffer("degree", torch.from_numpy(band.sum(1)), persistent=False)
+        self.register_buffer("coverage", torch.from_numpy(coverage_prior(frames)), persistent=False)
+
+    def scores(self, x2d: torch.Tensor) -> torch.Tensor:
+        n, f, j, c = x2d.shape
+        pose = x2d.reshape(n, f, j * c)  # (N, F, 2J)
+        vel = pose[:, 1:] - pose[:, :-1]  # (N, F-1, 2J)
+        vel = torch.cat((vel[:, :1], vel), dim=1)  # (N, F, 2J)
+        speed = (vel * vel).sum(-1).add(1e-12).sqrt()  # (N, F)
+        unit = vel / (speed[..., None] + 1e-6)
+        sim = unit @ unit.transpose(1, 2)  # (N, F, F) cosine similarity
+        edges = (sim > self.eta * sim.mean(dim=(1, 2), keepdim=True)).float() * self.neighbours
+        redundancy = (edges * sim).sum(-1) / self.degree  # (N, F)
+        saliency = speed / (speed.mean(1, keepdim=True) + 1e-6) * (1.0 - redundancy).clamp_min(0.0)
+        saliency = saliency / (saliency.max(1, keepdim=True).values + 1e-6)
+        return self.alpha * saliency + (1.0 - self.alpha + 1e-3) * self.coverage
+
+    def forward(self, x2d: torch.Tensor) -> torch.Tensor:
+        return sorted_topk(self.scores(x2d), self.n1)
+
+
+def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Tensor:
+    """Density-peak scores rho * delta of tokens x (N, T, C) (HoT's DPC-kNN, export-safe)."""
+    c = x.shape[-1]
+    sq = (x * x).sum(-1)  # (N, T)
+    d2 = (sq[:, :, None] + sq[:, None, :] - 2.0 * (x @ x.transpose(1, 2))).clamp_min(0.0) / c  # (N, T, T)
+    dist = d2.sqrt()
+    knn = (-d2).topk(k, dim=-1).values.neg()  # (N, T, k) incl. self
+    rho = torch.exp(-knn.mean(-1)) + tiebreak  # (N, T)
+    denser = (rho[:, None, :] > rho[:, :, None]).float()  # [n, i, j] = rho_j > rho_i
+    dmax = dist.flatten(1).max(dim=-1).values[:, None, None]  # (N, 1, 1)
+    delta = (dist * denser + dmax * (1.0 - denser)).min(dim=-1).values  # (N, T)
+    return rho * delta
+
+
+class TokenPruner(nn.Module):
+    """MGPTP: keep the f most informative pose tokens (frames) by masked DPC-kNN clustering."""
+
+    def __init__(self, dim: int, n_in: int, n_keep: int, k: int, mask_guided: bool) -> None:
+        super().__init__()
+        self.n_keep, self.k = n_keep, min(k, n_in)
+        self.pos_embed_token = nn.Parameter(torch.zeros(1, n_keep, dim))
+        self.mask_head = nn.Linear(dim, 1) if mask_guided else None
+        if self.mask_head is not None:
+            nn.init.zeros_(self.mask_head.weight)
+            nn.init.constant_(self.mask_head.bias, 3.0)
+        ramp = torch.arange(n_in, dtype=torch.float32) * (1e-6 / n_in)
+        self.register_buffer("tiebreak", ramp, persistent=False)
+
+    def forward(self, x: torch.Tensor, frame_idx: torch.Tensor, n: int, j: int):
+        t, c = x.shape[1], x.shape[2]
+        desc = x.reshape(n, j, t, c).mean(1)  # (N, T, C) frame descriptors
+        score = dpc_knn_scores(desc.detach(), self.k, self.tiebreak)
+        mask = None
+        if self.mask_head is not None:
+            mask = torch.sigmoid(self.mask_head(desc)).squeeze(-1)  # (N, T)
+            score = score * mask.detach()
+        keep = sorted_topk(score, self.n_keep)  # (N, f)
+        out = gather_frames(x, keep, n, j) + self.pos_embed_token
+        if mask is not None and self.training:  # straight-through: value 1, gradient to the mask
+            m = mask.gather(1, keep)  # (N, f)
+            gate = (1.0 + m - m.detach())[:, None, :, None].expand(n, j, self.n_keep, 1)  # (N, J, f, 1)
+            out = out * gate.reshape(n * j, self.n_keep, 1)
+        return out, frame_idx.gather(1, keep)
+
+
+class TokenRecovery(nn.Module):
+    """TRA: a per-frame query cross-attends to the kept tokens -> all F frames."""
+
+    def __init__(self, dim: int, frames: int, num_heads: int) -> None:
+        super().__init__()
+        self.x_token = nn.Parameter(torch.zeros(1, frames, dim))
+        self.cross_attention = CrossAttention(dim, num_heads)
+
+    def forward(self, kept: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+        if skip is None:
+            query = self.x_token.expand(kept.shape[0], -1, -1)
+        else:
+            query = skip + self.x_token
+        return query + self.cross_attention(query, kept)
+
+
+def distance_bias(table: torch.Tensor, frame_idx: torch.Tensor) -> torch.Tensor:
+    """SFT bias: table (heads, F) gathered at |i - j| of original frame indices (N, T) -> (N, heads, T, T)."""
+    dist = (frame_idx[:, :, None] - frame_idx[:, None, :]).abs()  # (N, T, T)
+    return table[:, dist].permute(1, 0, 2, 3)
