@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        mod = _module(name)
+        try:
+            mod = _module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"htp_edge.cli.cmd_{name}":
+                raise
+            continue
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         p.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
         p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")

@@ -33,7 +33,7 @@ class Denoiser(nn.Module):
         self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, cfg.frames, c))
         self.time_mlp = nn.Sequential(
             SinusoidalPositionEmbeddings(c), nn.Linear(c, c * 2), nn.GELU(), nn.Linear(c * 2, c))
-        dpr = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()
+        dpr = [cfg.drop_path_rate * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]
         self.STEblocks = nn.ModuleList(
             Block(c, cfg.num_heads, cfg.mlp_hidden, cfg.qkv_bias, dpr[i]) for i in range(cfg.depth))
         self.TTEblocks = nn.ModuleList(
