@@ -53,8 +53,10 @@ def read_checkpoint(path: Path) -> dict:
     import torch
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass  # D3DP stores a numpy RandomState tuple: not loadable weights-only
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" not in str(exc):  # D3DP stores a numpy RandomState tuple
+            raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint (corrupt or foreign "
+                               f"file). Expected a D3DP-layout .pt/.bin file.") from None
     except Exception as exc:  # noqa: BLE001 - corrupt, truncated or foreign file
         raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:160]}). Expected a D3DP-layout .pt/.bin file.") from None
@@ -63,7 +65,7 @@ def read_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001
-        raise HtpEdgeError(f"checkpoint: {path} could not be read ({type(exc).__name__}).") from None
+        raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}).") from None
 
 
 def model_state(ckpt: Any, path: Path) -> dict:
@@ -124,8 +126,8 @@ def load_model(checkpoint: str | Path, model: str | None = None, frames: int | N
     allow: tuple[str, ...] = ()
     if model is not None and not cfg.name.startswith(model.split("-")[0]):
         base = preset(model)
-        cfg = dataclasses.replace(base, frames=cfg.frames, joints=cfg.joints, embed_dim=cfg.embed_dim, depth=cfg.depth,
-                                  num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio).with_frames(cfg.frames)
+        cfg = dataclasses.replace(base.with_frames(cfg.frames), joints=cfg.joints, embed_dim=cfg.embed_dim,
+                                  depth=cfg.depth, num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio)
         allow = _new_param_prefixes()
     if frames is not None and frames != cfg.frames:
         raise HtpEdgeError(f"checkpoint: {path.name} was trained for {cfg.frames} frames. Expected --frames "
