@@ -1,0 +1,1 @@
+"""Tests of htp_edge.bench: statistics, timers, platform probes, power, memory, plots."""
