@@ -15,10 +15,10 @@ from typing import Any
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.model.config import ModelConfig, PruningConfig, preset
+from htp_edge.model_names import BUNDLED
 
 PREFIX = "module."
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-BUNDLED = ("d3dp-small", "htp-small")
 
 
 def config_to_dict(cfg: ModelConfig) -> dict:

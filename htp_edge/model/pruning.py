@@ -95,6 +95,7 @@ class TemporalPlanner(nn.Module):
 def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Tensor:
     """Density-peak scores rho * delta of tokens x (N, T, C) (HoT's DPC-kNN, export-safe)."""
     c = x.shape[-1]
+    x = x - x.mean(dim=1, keepdim=True)  # centring keeps the expanded-square distances well conditioned
     sq = (x * x).sum(-1)  # (N, T)
     d2 = (sq[:, :, None] + sq[:, None, :] - 2.0 * (x @ x.transpose(1, 2))).clamp_min(0.0) / c  # (N, T, T)
     dist = d2.sqrt()
@@ -117,7 +118,7 @@ class TokenPruner(nn.Module):
         if self.mask_head is not None:
             nn.init.zeros_(self.mask_head.weight)
             nn.init.constant_(self.mask_head.bias, 3.0)
-        ramp = torch.arange(n_in, dtype=torch.float32) * (1e-6 / n_in)
+        ramp = torch.arange(n_in, dtype=torch.float32) * (1e-4 / n_in)  # >> float noise, << density gaps
         self.register_buffer("tiebreak", ramp, persistent=False)
 
     def forward(self, x: torch.Tensor, frame_idx: torch.Tensor, n: int, j: int):

@@ -1,0 +1,200 @@
+"""Export a denoiser (and its TCEP planner) to static-shape ONNX, then simplify, check and
+verify it against torch (torch, onnx, onnxruntime).
+
+The output ``FILE.onnx`` is self-describing: ``metadata_props['htp_edge.graph']`` holds the
+JSON that the runtime needs (graph kind, model config, batch layout); a sidecar ``FILE.json``
+repeats it with the export report. The TCEP planner, when the model has one, goes to
+``FILE.planner.onnx``. Files appear only when every check passed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from htp_edge.errors import HtpEdgeError
+from htp_edge.export.config import ExportConfig
+from htp_edge.export.meta import read_graph_meta, write_graph_meta  # noqa: F401 (re-exported)
+
+
+def load_for_export(cfg: ExportConfig):
+    """The denoiser to export: from a checkpoint, or freshly initialised with ``cfg.seed``."""
+    import torch
+
+    from htp_edge.model.checkpoint import load_model
+    from htp_edge.model.config import preset
+    from htp_edge.model.denoiser import DiffusionPoseModel
+    if cfg.checkpoint:
+        net, meta = load_model(cfg.checkpoint, model=cfg.model, frames=cfg.frames)
+        return net.pose_estimator.eval(), {"checkpoint": str(cfg.checkpoint), **{k: meta.get(k) for k in ("final_loss", "val_mpjpe_mm") if k in meta}}
+    torch.manual_seed(cfg.seed)
+    return DiffusionPoseModel(preset(cfg.model, cfg.frames)).pose_estimator.eval(), {"checkpoint": None, "seed": cfg.seed}
+
+
+def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
+    """Realistic-looking random inputs: 2D random walks (so TCEP has motion), N(0, 1) noise."""
+    m = net.config
+    rng = np.random.default_rng(seed)
+    b = cfg.clips
+    x2d = (rng.normal(scale=0.02, size=(b, m.frames, m.joints, 2)).cumsum(1)
+           + rng.uniform(-0.3, 0.3, size=(b, 1, m.joints, 2))).astype(np.float32)
+    feed = {"keypoints_2d": x2d}
+    if cfg.unrolled_steps:
+        feed["noise"] = rng.standard_normal((cfg.unrolled_steps, b, cfg.hypotheses, m.frames, m.joints, 3)).astype(np.float32)
+    else:
+        n = cfg.batch
+        feed["keypoints_2d"] = np.repeat(x2d, n // b, axis=0)
+        feed["noisy_pose"] = rng.standard_normal((n, m.frames, m.joints, 3)).astype(np.float32)
+        feed["timestep"] = rng.integers(0, 1000, size=n).astype(np.float32)
+    return feed
+
+
+def _with_plan(net, feed: dict, cfg: ExportConfig) -> dict:
+    import torch
+    if net.tcep is None:
+        return feed
+    with torch.no_grad():
+        feed["keep_frames"] = net.plan(torch.from_numpy(feed["keypoints_2d"])).numpy()
+    return feed
+
+
+def build_graph_module(net, cfg: ExportConfig):
+    from htp_edge.export.graphs import DenoiserGraph, SamplerGraph
+    if cfg.unrolled_steps:
+        return SamplerGraph(net, cfg.unrolled_steps, cfg.hypotheses, cfg.flip).eval()
+    return DenoiserGraph(net).eval()
+
+
+def output_names(net, cfg: ExportConfig) -> list[str]:
+    if cfg.unrolled_steps or not net.config.prunes:
+        return ["pose_3d"]
+    return ["pose_3d", "kept_frames"]
+
+
+def torch_outputs(module, feed: dict) -> dict[str, np.ndarray]:
+    import torch
+    with torch.no_grad():
+        out = module(*[torch.from_numpy(v) for v in feed.values()])
+    out = out if isinstance(out, tuple) else (out,)
+    return {name: o.numpy() for name, o in zip(("pose_3d", "kept_frames"), out)}
+
+
+def _torch_export(module, feed: dict, outputs: list[str], path: Path, opset: int) -> None:
+    import warnings
+
+    import torch
+    args = tuple(torch.from_numpy(v) for v in feed.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=opset,
+                          input_names=list(feed), output_names=outputs, do_constant_folding=True)
+
+
+def graph_meta(net, cfg: ExportConfig, kind: str, origin: dict) -> dict:
+    from htp_edge.model.checkpoint import config_to_dict
+    m = net.config
+    return {
+        "kind": kind, "model": config_to_dict(m), "tag": m.tag(), "frames": m.frames, "joints": m.joints,
+        "clips": cfg.clips, "hypotheses": cfg.hypotheses, "flip": cfg.flip, "batch": cfg.batch,
+        "steps": cfg.unrolled_steps or None, "n1": m.pruning.n1 if m.tcep_active else None,
+        "kept": m.frames_at(m.depth - 1), "layout": "N = flip x clip x hypothesis (flip outermost)",
+        "origin": origin,
+    }
+
+
+def ort_outputs(path: Path, feed: dict) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(None, {i.name: feed[i.name] for i in sess.get_inputs()})))
+
+
+def parity(path: Path, module, net, cfg: ExportConfig, trials: int = 2) -> dict:
+    """ORT FP32 vs torch on fresh random inputs: max abs diff and kept-index agreement."""
+    worst, agree = 0.0, True
+    for trial in range(trials):
+        feed = _with_plan(net, example_inputs(net, cfg, seed=1000 + trial), cfg)
+        ref, got = torch_outputs(module, feed), ort_outputs(path, feed)
+        worst = max(worst, float(np.abs(ref["pose_3d"] - got["pose_3d"]).max()))
+        if "kept_frames" in ref:
+            agree &= bool(np.array_equal(ref["kept_frames"], got["kept_frames"]))
+    return {"max_abs_diff_vs_torch": worst, "kept_indices_identical": agree}
+
+
+def set_metadata(path: Path, meta: dict) -> None:
+    import onnx
+    model = onnx.load(str(path))
+    write_graph_meta(model, meta)
+    model.producer_name = "htp_edge"
+    onnx.save(model, str(path))
+
+
+def _export_one(module, feed, outputs, meta, tmpdir: Path, name: str, cfg: ExportConfig) -> tuple[Path, dict]:
+    """torch -> ONNX -> (simplified) -> checked, inside tmpdir. Returns the path and a report."""
+    from htp_edge.export.check import check_onnx, require_ok
+    raw = tmpdir / f"{name}.raw.onnx"
+    _torch_export(module, feed, outputs, raw, cfg.opset)
+    path, report = raw, {}
+    if cfg.simplify:
+        from htp_edge.export.simplify import simplify_onnx
+        path = tmpdir / f"{name}.onnx"
+        simp = simplify_onnx(raw, path, feeds=[feed])
+        report["simplify"] = {k: v for k, v in asdict(simp).items() if not isinstance(v, (bytes,))}
+    set_metadata(path, meta)
+    check = check_onnx(path)
+    require_ok(check)
+    report["check"] = check
+    return path, report
+
+
+def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
+    """Export, simplify, check and verify; write ``out`` (+ planner, + sidecar) only on success."""
+    from htp_edge.export.graph_macs import count_matmul_macs
+    from htp_edge.model.macs import count_macs
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise HtpEdgeError(f"export: output must be an .onnx file, got {str(out)!r}.")
+    net, origin = load_for_export(cfg)
+    module = build_graph_module(net, cfg)
+    kind = "sampler" if cfg.unrolled_steps else "denoiser"
+    meta = graph_meta(net, cfg, kind, origin)
+    feed = _with_plan(net, example_inputs(net, cfg, seed=cfg.seed), cfg)
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
+        tmpdir = Path(tmp)
+        progress(f"export: tracing {meta['tag']} ({kind}, batch {cfg.batch}) ...")
+        path, report = _export_one(module, feed, output_names(net, cfg), meta, tmpdir, "graph", cfg)
+        progress("export: checking parity with torch on fresh inputs ...")
+        par = parity(path, module, net, cfg)
+        if par["max_abs_diff_vs_torch"] > cfg.parity_atol or not par["kept_indices_identical"]:
+            raise HtpEdgeError(f"export: ONNX Runtime disagrees with torch. Expected max abs diff <= {cfg.parity_atol} "
+                               f"and identical kept indices, got {par}. Nothing was written.")
+        planner = None
+        if net.tcep is not None and not cfg.unrolled_steps:
+            from htp_edge.export.graphs import PlannerGraph
+            pfeed = {"keypoints_2d": feed["keypoints_2d"][:: cfg.batch // cfg.clips].copy()}
+            planner, _ = _export_one(PlannerGraph(net).eval(), pfeed, ["keep_frames"],
+                                     {**meta, "kind": "planner", "batch": cfg.clips}, tmpdir, "planner", cfg)
+        graph_macs = count_matmul_macs(str(path))
+        analytic = count_macs(net.config)
+        passes = cfg.batch * (cfg.unrolled_steps or 1)
+        result = {
+            "onnx": str(out), "planner_onnx": str(out.with_suffix(".planner.onnx")) if planner else None,
+            "inputs": {k: list(v.shape) for k, v in feed.items()},
+            "outputs": {t.name: list(t.shape) for t in report["check"].outputs},
+            "opset": report["check"].opset, "nodes": report["check"].nodes, "op_counts": report["check"].op_counts,
+            "macs_per_pass": analytic.total, "graph_macs_per_pass": graph_macs["total"] / passes,
+            "graph_vs_analytic": graph_macs["total"] / passes / analytic.total,
+            **par, "simplify": report.get("simplify"), "graph": meta,
+        }
+        sidecar = tmpdir / "graph.json"
+        sidecar.write_text(json.dumps(result, indent=2, default=str))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if planner:
+            os.replace(planner, out.with_suffix(".planner.onnx"))
+        os.replace(sidecar, out.with_suffix(".json"))
+        os.replace(path, out)
+    return result

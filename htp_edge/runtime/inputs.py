@@ -1,0 +1,81 @@
+"""Validating and preparing user keypoints: one clear error per kind of bad input (numpy)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from htp_edge.errors import HtpEdgeError
+from htp_edge.skeleton import NUM_JOINTS
+
+FORMATS = ("h36m", "coco")
+
+
+def as_keypoints(x, what: str = "keypoints", allow_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 17, 2) or (T, 17, 3 with confidence) -> (xy float32 (T, 17, 2), confidence (T, 17))."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HtpEdgeError(f"{what}: not numeric. Expected a (T, 17, 2) or (T, 17, 3) float array, "
+                           f"got {type(x).__name__}.") from None
+    if arr.ndim != 3 or arr.shape[-1] not in (2, 3):
+        raise HtpEdgeError(f"{what}: wrong shape. Expected (T, 17, 2) or (T, 17, 3), got {tuple(arr.shape)}.")
+    if arr.shape[1] != NUM_JOINTS:
+        raise HtpEdgeError(f"{what}: wrong joint count. Expected {NUM_JOINTS} joints (H36M or COCO order), "
+                           f"got {arr.shape[1]}.")
+    if arr.shape[0] == 0:
+        raise HtpEdgeError(f"{what}: empty sequence. Expected at least 1 frame, got 0.")
+    if np.isinf(arr).any() or (np.isnan(arr).any() and not allow_nan):
+        bad = int((~np.isfinite(arr)).any(axis=(1, 2)).sum())
+        raise HtpEdgeError(f"{what}: {bad} frame(s) contain NaN or inf. Expected finite pixel coordinates. "
+                           f"Mark missing joints with confidence 0 instead.")
+    conf = arr[..., 2] if arr.shape[-1] == 3 else np.ones(arr.shape[:2])
+    return arr[..., :2].astype(np.float32), conf.astype(np.float32)
+
+
+def to_h36m(xy: np.ndarray, conf: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder COCO-17 detector keypoints into the H36M-17 layout (no-op for h36m)."""
+    if fmt == "h36m":
+        return xy, conf
+    if fmt != "coco":
+        raise HtpEdgeError(f"format: unknown keypoint format. Expected one of {', '.join(FORMATS)}, got {fmt!r}.")
+    from htp_edge.data.coco import coco_to_h36m
+    out = coco_to_h36m(np.concatenate([xy, conf[..., None]], axis=-1))
+    return out[..., :2].astype(np.float32), out[..., 2].astype(np.float32)
+
+
+def fill_missing(xy: np.ndarray, conf: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Linearly interpolate joints with confidence <= threshold (or NaN) over time; hold at the ends."""
+    xy = xy.copy()
+    missing = (conf <= threshold) | np.isnan(xy).any(-1)  # (T, J)
+    t = np.arange(len(xy))
+    for j in np.flatnonzero(missing.any(0)):
+        ok = ~missing[:, j]
+        if not ok.any():
+            xy[:, j] = np.nan_to_num(xy[:, j])  # a joint never seen: filled from the pelvis below
+            continue
+        for c in range(2):
+            xy[:, j, c] = np.interp(t, t[ok], xy[ok, j, c])
+    never = ~(~missing).any(0)
+    if never.any() and not never.all():
+        xy[:, never] = xy[:, [int(np.flatnonzero(~never)[0])]]
+    return xy
+
+
+def load_keypoint_file(path: str | Path) -> np.ndarray:
+    """Read a .npy or .npz keypoint array; .npz takes 'keypoints' or its only array."""
+    path = Path(path)
+    if not path.is_file():
+        raise HtpEdgeError(f"input: file not found: {str(path)!r}. Expected a .npy/.npz keypoint array.")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign files
+        raise HtpEdgeError(f"input: cannot read {path.name} as .npy/.npz ({type(exc).__name__}). "
+                           f"Expected a (T, 17, 2) or (T, 17, 3) array saved with numpy.") from None
+    if isinstance(data, np.lib.npyio.NpzFile):
+        keys = list(data.files)
+        key = "keypoints" if "keypoints" in keys else (keys[0] if len(keys) == 1 else None)
+        if key is None:
+            raise HtpEdgeError(f"input: {path.name} holds {keys}. Expected one array or one named 'keypoints'.")
+        return data[key]
+    return data

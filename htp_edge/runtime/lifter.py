@@ -1,0 +1,194 @@
+"""The embeddable lifter: 2D keypoints in pixels -> root-relative 3D poses in metres.
+
+Data flow: validate -> (COCO -> H36M) -> fill missing joints -> screen-normalise -> cut into
+F-frame clips -> TCEP frame plan (once per clip) -> K DDIM steps x H hypotheses (+ flip),
+batched into the graph's fixed batch -> aggregate (mean or JPMA with a least-squares root)
+-> stitch clips -> root joint 0. Every stage is timed (``last_timings``, milliseconds).
+No torch is imported unless the torch backend (or a one-time checkpoint export) is used.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
+from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
+from htp_edge.errors import HtpEdgeError
+from htp_edge.geometry import Intrinsics
+from htp_edge.model_names import DEFAULT_CHECKPOINT
+from htp_edge.normalize import normalize_screen
+from htp_edge.runtime.artifacts import GraphSet, open_graphs
+from htp_edge.runtime.inputs import as_keypoints, fill_missing, to_h36m
+from htp_edge.runtime.windows import cut_clips, stitch_clips
+
+
+@dataclass(frozen=True)
+class LifterConfig:
+    """Sampling settings; hypotheses/flip/clips-per-call must match a static graph's layout."""
+
+    steps: int = 1
+    hypotheses: int = 1
+    flip: bool = True
+    clips_per_call: int = 1
+    aggregation: str = "auto"  # mean for H = 1, jpma otherwise
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS + ("auto",):
+            raise HtpEdgeError(f"lifter: unknown aggregation. Expected auto, mean or jpma, got {self.aggregation!r}.")
+        if self.clips_per_call < 1:
+            raise HtpEdgeError(f"lifter: clips_per_call must be >= 1, got {self.clips_per_call}.")
+
+    @property
+    def method(self) -> str:
+        if self.aggregation == "auto":
+            return "mean" if self.hypotheses == 1 else "jpma"
+        return self.aggregation
+
+
+class _Clock:
+    """Accumulates milliseconds per stage for one call."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    def add(self, name: str, ms: float) -> None:
+        self.ms[name] = self.ms.get(name, 0.0) + ms
+
+    def time(self, name: str, t0: float) -> float:
+        now = time.perf_counter()
+        self.add(name, (now - t0) * 1e3)
+        return now
+
+
+class Lifter:
+    """Lifts (T, 17, 2) pixel keypoints to (T, 17, 3) metres through any backend."""
+
+    def __init__(self, graphs: GraphSet, config: LifterConfig = LifterConfig()) -> None:
+        self.graphs, self.config = graphs, config
+        meta = graphs.meta
+        self.frames, self.joints = int(meta["frames"]), int(meta["joints"])
+        self.unrolled = meta.get("kind") == "sampler"
+        self._check_layout(meta)
+        steps = int(meta["steps"]) if self.unrolled else config.steps
+        self.sampler = DDIMSampler(SamplerConfig(steps=steps, hypotheses=config.hypotheses, flip=config.flip))
+        self.last_timings: dict[str, float] = {}
+        self.last_kept: np.ndarray | None = None
+        self.last_plan: np.ndarray | None = None
+        graphs.activate()
+
+    @classmethod
+    def load(cls, source=DEFAULT_CHECKPOINT, backend: str = "onnxruntime", steps: int | None = None,
+             hypotheses: int | None = None, flip: bool | None = None, aggregation: str = "auto", seed: int = 0,
+             clips_per_call: int | None = None, **backend_options) -> "Lifter":
+        """Open a bundled name, .pt/.bin, .onnx or .engine; a static graph sets H, flip and clips."""
+        graphs = open_graphs(source, backend, hypotheses=hypotheses or 1, flip=True if flip is None else flip,
+                             clips=clips_per_call or 1, **backend_options)
+        meta = graphs.meta
+        cfg = LifterConfig(steps=steps or 1, hypotheses=hypotheses or meta["hypotheses"],
+                           flip=meta["flip"] if flip is None else flip,
+                           clips_per_call=clips_per_call or meta["clips"], aggregation=aggregation, seed=seed)
+        return cls(graphs, cfg)
+
+    def _check_layout(self, meta: dict) -> None:
+        c = self.config
+        if meta.get("batch") is None:  # eager torch: any layout
+            return
+        want = {"hypotheses": c.hypotheses, "flip": c.flip, "clips": c.clips_per_call}
+        got = {k: meta[k] for k in want}
+        if want != got:
+            raise HtpEdgeError(f"lifter: the graph was exported for {got}. Expected settings to match it, got {want}. "
+                               f"Re-export with --hypotheses/--no-flip/--clips to change the layout.")
+
+    # -- public API ------------------------------------------------------------------------------
+    def lift(self, keypoints_px, width: float, height: float, format: str = "h36m",
+             intrinsics: Intrinsics | None = None, return_hypotheses: bool = False):
+        """(T, 17, 2|3) pixels -> (T, 17, 3) root-relative metres (camera frame)."""
+        clock, t0 = _Clock(), time.perf_counter()
+        xy, conf = as_keypoints(keypoints_px)
+        xy, conf = to_h36m(xy, conf, format)
+        xy = fill_missing(xy, conf)
+        norm = normalize_screen(xy, width, height)
+        t0 = clock.time("preprocess", t0)
+        hyps = self.lift_clips(cut_clips(norm, self.frames), clock)  # (C, H, F, J, 3)
+        t0 = time.perf_counter()
+        intr = intrinsics or Intrinsics.default(width, height)
+        poses = aggregate(hyps, self.config.method, kp_px=cut_clips(xy, self.frames), intr=intr,
+                          confidence=cut_clips(conf, self.frames))
+        t0 = clock.time("aggregate", t0)
+        out = stitch_clips(poses, len(xy))
+        out[:, 0] = 0.0
+        clock.time("postprocess", t0)
+        self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
+        if return_hypotheses:
+            return out, hyps
+        return out
+
+    def lift_clips(self, clips: np.ndarray, clock: _Clock | None = None) -> np.ndarray:
+        """Normalised clips (C, F, J, 2) -> hypotheses (C, H, F, J, 3), in fixed-size batches."""
+        clock = clock or _Clock()
+        rng = np.random.default_rng(self.config.seed)
+        b = self.config.clips_per_call
+        outs, kept, plans = [], [], []
+        for start in range(0, len(clips), b):
+            group = clips[start:start + b]
+            pad = b - len(group)
+            if pad:
+                group = np.concatenate([group, np.repeat(group[-1:], pad, 0)])
+            hyps, k, p = self._run_group(group.astype(np.float32), rng, clock)
+            outs.append(hyps[: b - pad])
+            kept.append(k)
+            plans.append(p)
+        self.last_kept = kept[-1] if kept else None
+        self.last_plan = None if plans[-1] is None else np.concatenate(plans)[: len(clips)]
+        return np.concatenate(outs)
+
+    # -- one fixed batch of clips --------------------------------------------------------------
+    def _run_group(self, group: np.ndarray, rng, clock: _Clock):
+        t0 = time.perf_counter()
+        plan = None
+        if self.graphs.planner is not None:
+            plan = self.graphs.planner.infer({"keypoints_2d": group})["keep_frames"]
+            clock.time("plan", t0)
+        if self.unrolled:
+            return self._run_unrolled(group, plan, rng, clock)
+        kept = []
+
+        def denoise(x2d, x_t, t, p):
+            feed = {"keypoints_2d": x2d, "noisy_pose": x_t, "timestep": t}
+            if p is not None:
+                feed["keep_frames"] = p
+            out = self.graphs.denoiser.infer(feed)
+            for name, ms in self.graphs.denoiser.last_timings.items():
+                clock.add(f"denoise.{name}" if name != "compute" else "denoise", ms)
+            kept.append(out.get("kept_frames"))
+            return out["pose_3d"]
+
+        t0 = time.perf_counter()
+        before = sum(v for k, v in clock.ms.items() if k.startswith("denoise"))
+        res = self.sampler.sample(denoise, group, rng, plan)
+        spent = (time.perf_counter() - t0) * 1e3
+        clock.add("sampler", spent - (sum(v for k, v in clock.ms.items() if k.startswith("denoise")) - before))
+        return res.final, kept[-1], plan
+
+    def _run_unrolled(self, group, plan, rng, clock: _Clock):
+        s = self.sampler.config
+        noise = rng.standard_normal((s.steps, len(group), s.hypotheses, self.frames, self.joints, 3)).astype(np.float32)
+        feed = {"keypoints_2d": group, "noise": noise}
+        if plan is not None:
+            feed["keep_frames"] = plan
+        t0 = time.perf_counter()
+        out = self.graphs.denoiser.infer(feed)["pose_3d"]
+        clock.time("denoise", t0)
+        return out, None, plan
+
+    def close(self) -> None:
+        self.graphs.deactivate()
+
+    def __enter__(self) -> "Lifter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
