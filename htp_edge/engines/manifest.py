@@ -1,0 +1,126 @@
+"""The sidecar manifest ``<engine>.json``: what an engine was built from, with and for.
+
+A TensorRT plan is valid only for the TensorRT version and GPU it was built with. The manifest
+records both (plus the ONNX hash, precision recipe, I/O, CUDA and JetPack/L4T release, builder
+settings), and :func:`check_compatible` refuses a mismatch with the command that rebuilds the
+engine, before TensorRT gets to fail on it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from htp_edge.errors import HtpEdgeError
+
+FORMAT = "htp_edge.engine/1"
+META_PRECISION = "htp_edge.precision"
+META_CALIBRATION = "htp_edge.calibration_sha256"
+META_GRAPH = "htp_edge.graph"  # written by htp_edge.export.meta
+NV_TEGRA_RELEASE = "/etc/nv_tegra_release"
+
+
+def onnx_info(onnx_path) -> dict:
+    """``{"precision": {...}, "graph": {...} | None}`` from the ONNX ``metadata_props``.
+
+    ``precision`` holds the recipe and calibration hash (``htp_edge.precision``,
+    ``htp_edge.calibration_sha256``); without those keys it is read off the graph (Q/DQ nodes ->
+    int8, FP16 initializers -> fp16), and ``source`` says which. ``graph`` is the export's
+    ``htp_edge.graph`` description, which the runtime reads back from the engine manifest.
+    Without the ``onnx`` package (e.g. a Jetson with TensorRT only) both are unknown.
+    """
+    try:
+        import onnx
+    except ImportError:
+        return {"precision": {"recipe": "unknown", "calibration_sha256": None,
+                              "source": "onnx not installed"}, "graph": None}
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    meta = {p.key: p.value for p in model.metadata_props}
+    if META_PRECISION in meta:
+        recipe, source = meta[META_PRECISION], "onnx metadata"
+    else:
+        recipe, source = _graph_precision(onnx, model), "onnx graph"
+    return {"precision": {"recipe": recipe, "calibration_sha256": meta.get(META_CALIBRATION),
+                          "source": source},
+            "graph": _graph_meta(meta.get(META_GRAPH))}
+
+
+def _graph_meta(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _graph_precision(onnx, model) -> str:
+    if any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in model.graph.node):
+        return "int8"
+    if any(init.data_type == onnx.TensorProto.FLOAT16 for init in model.graph.initializer):
+        return "fp16"
+    return "fp32"
+
+
+def base_precision(recipe: str) -> str:
+    """The naming precision of a recipe such as ``"int8-qdq-matmul"`` -> ``"int8"``."""
+    for name in ("int8", "fp16", "fp32"):
+        if recipe.lower().startswith(name):
+            return name
+    return "unknown"
+
+
+def l4t_release(path: str | None = None) -> dict | None:
+    """Jetson L4T release from ``/etc/nv_tegra_release`` (``# R36 (release), REVISION: 4.3, ...``
+    -> ``"36.4.3"``); ``None`` off Jetson."""
+    try:
+        line = Path(path or NV_TEGRA_RELEASE).read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    match = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", line)
+    release = f"{match.group(1)}.{match.group(2)}" if match else None
+    return {"l4t_release": release, "nv_tegra_release": line.strip()}
+
+
+def manifest_from_file(path) -> dict | None:
+    """The manifest at ``path`` or ``None`` if there is none; a clear error if it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise HtpEdgeError(f"engine manifest: cannot read {path}. Expected JSON written by "
+                           f"`htp-edge build`, got {type(exc).__name__}: {exc}. Delete it or "
+                           f"rebuild the engine.") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise HtpEdgeError(f"engine manifest: {path} is not an htp-edge engine manifest. Expected "
+                           f"format {FORMAT!r}, got {data.get('format') if isinstance(data, dict) else type(data).__name__!r}.")
+    return data
+
+
+def rebuild_command(manifest: dict | None, engine_path) -> str:
+    """The `htp-edge build` command that recreates ``engine_path`` on this machine."""
+    manifest = manifest or {}
+    onnx = (manifest.get("onnx") or {}).get("path") or "MODEL.onnx"
+    profile = (manifest.get("builder") or {}).get("profile")
+    cmd = f"htp-edge build --onnx {onnx} --out {engine_path}"
+    return cmd + (f" --profile {profile}" if profile else "")
+
+
+def check_compatible(manifest: dict, engine_path, trt_version: str, compute_capability: str | None) -> None:
+    """Refuse an engine whose manifest names another TensorRT version or GPU architecture."""
+    built_trt = (manifest.get("tensorrt") or {}).get("version")
+    built_cc = (manifest.get("device") or {}).get("compute_capability")
+    rebuild = rebuild_command(manifest, engine_path)
+    if built_trt and built_trt != trt_version:
+        raise HtpEdgeError(
+            f"engine {engine_path}: built with another TensorRT. Expected TensorRT {trt_version} "
+            f"(this machine), got an engine built with {built_trt}. Engines are valid only for the "
+            f"TensorRT version that built them; rebuild: {rebuild}")
+    if built_cc and compute_capability and built_cc != compute_capability:
+        gpu = (manifest.get("device") or {}).get("name") or "another GPU"
+        raise HtpEdgeError(
+            f"engine {engine_path}: built for another GPU. Expected compute capability "
+            f"{compute_capability} (this GPU), got {built_cc} ({gpu}). Engines are valid only for "
+            f"the GPU architecture that built them; rebuild: {rebuild}")
