@@ -1,0 +1,28 @@
+"""Real human motion for training and evaluation, with no image data set needed.
+
+Pipeline: :func:`prepare_motion` converts the mocap shipped in two PyPI wheels into a cache of
+H36M-17 world positions (see :mod:`htp_edge.data.motion` for the clips and the train/test
+split); :func:`load_motion` reads it back as :class:`MotionClip` s; virtual cameras
+(:mod:`~htp_edge.data.camera`) and detector-like noise (:mod:`~htp_edge.data.synth`) turn
+them into 2D/3D pairs for :class:`TrainSampler` and :func:`make_test_set`; :func:`cut_clips`
+and :func:`stitch` implement D3DP's test-time clip rule. :func:`coco_to_h36m` and
+:func:`load_videopose3d` bring outside data into the same form. Everything here is numpy only.
+"""
+from __future__ import annotations
+
+from htp_edge.data.camera import Camera, CameraConfig, sample_camera
+from htp_edge.data.clipping import Cut, cut_clips, gather, stitch
+from htp_edge.data.coco import coco_to_h36m
+from htp_edge.data.motion import MotionClip, load_motion, select
+from htp_edge.data.prepare import prepare_motion
+from htp_edge.data.sampler import SamplerConfig, TrainBatch, TrainSampler
+from htp_edge.data.synth import Synth, SynthConfig, mirror_pair, synthesize
+from htp_edge.data.testset import TestSequence, TestSetConfig, make_test_set
+from htp_edge.data.videopose3d import load_videopose3d
+
+__all__ = [
+    "Camera", "CameraConfig", "Cut", "MotionClip", "SamplerConfig", "Synth", "SynthConfig", "TestSequence",
+    "TestSetConfig", "TrainBatch", "TrainSampler", "coco_to_h36m", "cut_clips", "gather", "load_motion",
+    "load_videopose3d", "make_test_set", "mirror_pair", "prepare_motion", "sample_camera", "select",
+    "stitch", "synthesize",
+]
