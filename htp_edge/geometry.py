@@ -32,15 +32,19 @@ class Intrinsics:
         return cls(focal, focal, width / 2.0, height / 2.0)
 
 
+def distort(xy: np.ndarray, k, p) -> np.ndarray:
+    """VideoPose3D lens model on normalised image-plane points (..., 2): radial k (3,), tangential p (2,)."""
+    k, p = np.asarray(k, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    r2 = np.sum(xy * xy, axis=-1, keepdims=True)  # (..., 1)
+    radial = 1 + k[0] * r2 + k[1] * r2 ** 2 + k[2] * r2 ** 3
+    tangential = np.sum(p * xy, axis=-1, keepdims=True)  # p1 x + p2 y
+    return xy * (radial + tangential) + p * r2
+
+
 def project_points(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
     """Camera-frame points (..., 3) in metres -> pixels (..., 2), with distortion."""
     z = np.clip(points[..., 2:3], 1e-6, None)
-    xx = points[..., :2] / z  # (..., 2)
-    r2 = np.sum(xx * xx, axis=-1, keepdims=True)
-    k, p = np.asarray(intr.k), np.asarray(intr.p)
-    radial = 1 + k[0] * r2 + k[1] * r2 ** 2 + k[2] * r2 ** 3
-    tangential = np.sum(p * xx, axis=-1, keepdims=True)
-    xd = xx * (radial + tangential) + p * r2
+    xd = distort(points[..., :2] / z, intr.k, intr.p)  # (..., 2)
     return xd * np.array([intr.fx, intr.fy]) + np.array([intr.cx, intr.cy])
 
 

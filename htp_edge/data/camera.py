@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
+from htp_edge.geometry import distort
 
 H36M_FOCAL_PX = 1145.0
 
@@ -113,10 +114,7 @@ class Camera:
 
     def distort(self, xy: np.ndarray) -> np.ndarray:
         """Normalised image-plane points (..., 2) -> distorted normalised points (..., 2)."""
-        r2 = np.sum(xy * xy, axis=-1, keepdims=True)  # (..., 1)
-        radial = 1.0 + self.k[0] * r2 + self.k[1] * r2**2 + self.k[2] * r2**3
-        tangential = np.sum(self.p * xy, axis=-1, keepdims=True)  # p1 x + p2 y, (..., 1)
-        return xy * (radial + tangential) + self.p * r2
+        return distort(xy, self.k, self.p)
 
     def undistort(self, xy_distorted: np.ndarray, iterations: int = 30) -> np.ndarray:
         """Invert :meth:`distort` by fixed-point iteration (exact when there is no distortion)."""

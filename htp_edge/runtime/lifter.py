@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from htp_edge.data.clipping import cut_clips, gather, stitch
 from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
 from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
 from htp_edge.errors import HtpEdgeError
@@ -21,7 +22,6 @@ from htp_edge.model_names import DEFAULT_CHECKPOINT
 from htp_edge.normalize import normalize_screen
 from htp_edge.runtime.artifacts import GraphSet, open_graphs
 from htp_edge.runtime.inputs import as_keypoints, fill_missing, to_h36m
-from htp_edge.runtime.windows import cut_clips, stitch_clips
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,15 @@ class Lifter:
         xy, conf = to_h36m(xy, conf, format)
         xy = fill_missing(xy, conf)
         norm = normalize_screen(xy, width, height)
+        cuts = cut_clips(len(xy), self.frames)
         t0 = clock.time("preprocess", t0)
-        hyps = self.lift_clips(cut_clips(norm, self.frames), clock)  # (C, H, F, J, 3)
+        hyps = self.lift_clips(gather(norm, cuts, self.frames), clock)  # (C, H, F, J, 3)
         t0 = time.perf_counter()
         intr = intrinsics or Intrinsics.default(width, height)
-        poses = aggregate(hyps, self.config.method, kp_px=cut_clips(xy, self.frames), intr=intr,
-                          confidence=cut_clips(conf, self.frames))
+        poses = aggregate(hyps, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
+                          confidence=gather(conf, cuts, self.frames))
         t0 = clock.time("aggregate", t0)
-        out = stitch_clips(poses, len(xy))
+        out = stitch(poses, cuts, len(xy))
         out[:, 0] = 0.0
         clock.time("postprocess", t0)
         self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}

@@ -1,0 +1,71 @@
+"""`htp-edge eval`: MPJPE / P-MPJPE on the real-motion test split."""
+from __future__ import annotations
+
+import sys
+
+HELP = "accuracy (MPJPE, P-MPJPE in mm) of a checkpoint, ONNX file or engine on the real-motion test split"
+
+
+def add_arguments(p) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="bundled name (d3dp-small, htp-small) or .pt/.bin")
+    src.add_argument("--onnx", help="an .onnx exported by htp-edge export (ONNX Runtime)")
+    src.add_argument("--engine", help="a TensorRT .engine built by htp-edge build")
+    src.add_argument("--baseline", choices=["mean-pose"], help="evaluate a trivial baseline instead")
+    p.add_argument("--backend", default=None, help="torch, onnxruntime or tensorrt (default: from the source)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--steps", type=int, default=1, help="DDIM steps K")
+    p.add_argument("--hypotheses", type=int, default=None, help="hypotheses H (a static graph fixes it)")
+    p.add_argument("--no-flip", action="store_true")
+    p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "jpma"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-sequences", type=int, default=None)
+    p.add_argument("--per-sequence", action="store_true", help="include the per-sequence table")
+    p.add_argument("--cache-dir", default=None)
+
+
+def run(args) -> dict:
+    from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source, mean_pose_baseline
+    source = args.checkpoint or args.onnx or args.engine
+    backend = args.backend or ("tensorrt" if args.engine else "onnxruntime" if args.onnx else "torch")
+    hyps = args.hypotheses
+    if hyps is None and not args.onnx and not args.engine:
+        hyps = 1
+    cfg = EvalConfig(backend=backend, split=args.split, steps=args.steps, hypotheses=hyps or 1, flip=not args.no_flip,
+                     aggregation=args.aggregation, seed=args.seed, max_sequences=args.max_sequences,
+                     cache_dir=args.cache_dir)
+    if args.baseline:
+        report = mean_pose_baseline(cfg)
+    else:
+        if args.onnx or args.engine:
+            cfg = _layout_from_graph(cfg, source, args)
+        report = evaluate_source(source, cfg, progress=not args.json and sys.stderr.isatty())
+    if not args.per_sequence:
+        report.pop("per_sequence", None)
+    return report
+
+
+def _layout_from_graph(cfg, source, args):
+    """H and flip of a static graph unless given."""
+    import dataclasses
+    import json
+    from pathlib import Path
+    if args.onnx:
+        from htp_edge.export.meta import read_graph_meta
+        meta = read_graph_meta(source)
+    else:
+        manifest = Path(source).with_name(Path(source).name + ".json")
+        meta = json.loads(manifest.read_text()).get("graph", {}) if manifest.is_file() else {}
+    return dataclasses.replace(cfg, hypotheses=args.hypotheses or meta.get("hypotheses", 1),
+                               flip=meta.get("flip", not args.no_flip))
+
+
+def format_text(r: dict) -> str:
+    c = r.get("config", {})
+    lines = [f"{r['sequences']} sequences, {r['frames']} frames, {r['clips']} clips "
+             f"(K={c.get('steps')}, H={c.get('hypotheses')}, flip={c.get('flip')}, {c.get('aggregation_used', c.get('baseline'))})",
+             f"  MPJPE {r['mpjpe_mm']:.1f} mm   P-MPJPE {r['p_mpjpe_mm']:.1f} mm   "
+             f"(without head joints: {r['mpjpe_no_head_mm']:.1f} / {r['p_mpjpe_no_head_mm']:.1f} mm)"]
+    for src, s in r.get("per_source", {}).items():
+        lines.append(f"  {src:>10}: MPJPE {s['mpjpe_mm']:.1f} mm, P-MPJPE {s['p_mpjpe_mm']:.1f} mm")
+    return "\n".join(lines)

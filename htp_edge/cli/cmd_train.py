@@ -1,0 +1,46 @@
+"""`htp-edge train`: train a small denoiser on the real-motion train split (D3DP's objective)."""
+from __future__ import annotations
+
+import sys
+
+HELP = "train d3dp or htp on the real-motion train split; writes a D3DP-layout checkpoint"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", default="htp-small", help="preset: d3dp-small, htp-small, d3dp or htp (default htp-small)")
+    p.add_argument("--out", required=True, help="checkpoint .pt to write (resumable with --resume)")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--iters-per-epoch", type=int, default=150)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
+    p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
+
+
+def run(args) -> dict:
+    from htp_edge.model.config import preset
+    from htp_edge.train.data import motion_batches
+    from htp_edge.train.trainer import TrainConfig, train
+
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, iters_per_epoch=args.iters_per_epoch,
+                      batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
+                      threads=args.threads)
+    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir)
+    evaluate = None if args.no_eval else _evaluator(args)
+    result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
+                   evaluate=evaluate)
+    result.setdefault("val_mpjpe_mm", None)
+    return result
+
+
+def _evaluator(args):
+    def evaluate(path):
+        from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source
+        report = evaluate_source(str(path), EvalConfig(backend="torch", cache_dir=args.cache_dir))
+        return {"val_mpjpe_mm": report["mpjpe_mm"], "val_p_mpjpe_mm": report["p_mpjpe_mm"],
+                "val_note": "test split (no model selection on it)"}
+    return evaluate

@@ -1,0 +1,1 @@
+"""Training the denoisers with D3DP's objective on the real-motion data (torch)."""

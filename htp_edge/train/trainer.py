@@ -1,0 +1,131 @@
+"""A small, resumable, deterministic training loop (torch)."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from htp_edge.errors import HtpEdgeError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """AdamW with linear warm-up and cosine decay; an epoch is ``iters_per_epoch`` random batches."""
+
+    model: str = "htp-small"
+    epochs: int = 10
+    iters_per_epoch: int = 200
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_iters: int = 100
+    grad_clip: float = 1.0
+    drop_path_rate: float = 0.0
+    seed: int = 0
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "iters_per_epoch", "batch_size"):
+            if getattr(self, key) < 1:
+                raise HtpEdgeError(f"train: {key} must be >= 1, got {getattr(self, key)}.")
+        if not self.lr > 0:
+            raise HtpEdgeError(f"train: lr must be positive, got {self.lr}.")
+
+    @property
+    def total_iters(self) -> int:
+        return self.epochs * self.iters_per_epoch
+
+    def lr_at(self, it: int) -> float:
+        if it < self.warmup_iters:
+            return self.lr * (it + 1) / self.warmup_iters
+        frac = (it - self.warmup_iters) / max(self.total_iters - self.warmup_iters, 1)
+        return self.lr * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+Batches = Callable[[np.random.Generator], Iterator[tuple[np.ndarray, np.ndarray]]]
+
+
+def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
+          progress: bool = True, evaluate: Callable | None = None) -> dict:
+    """Train ``cfg.model`` on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3)); checkpoint each epoch."""
+    import dataclasses
+
+    import torch
+
+    from htp_edge.model.checkpoint import load_model, save_checkpoint
+    from htp_edge.model.config import preset
+    from htp_edge.model.denoiser import DiffusionPoseModel
+    from htp_edge.train.objective import DiffusionObjective
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model_cfg = dataclasses.replace(preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
+    net = DiffusionPoseModel(model_cfg)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, history = 0, []
+    out = Path(out)
+    if resume and out.is_file():
+        start_epoch, history = _resume(out, net, opt, cfg)
+    objective = DiffusionObjective()
+    gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
+    rng = np.random.default_rng([cfg.seed, start_epoch])
+    stream = batches(rng)
+    t_start = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress)
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": round(time.time() - t_start, 1)})
+        record = {"train_config": dataclasses.asdict(cfg), "history": history, "final_loss": history[-1]["loss"]}
+        save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch - 1),
+                        optimizer=opt.state_dict(), record=record)
+    net.eval()
+    result = {"epochs": cfg.epochs, "final_loss": history[-1]["loss"] if history else None, "checkpoint": str(out),
+              "history": history}
+    if evaluate is not None:
+        result.update(evaluate(out))
+        final, _ = load_model(out)
+        save_checkpoint(out, final, epoch=cfg.epochs, lr=0.0, optimizer=None,
+                        record={"train_config": dataclasses.asdict(cfg), "history": history,
+                                "final_loss": result["final_loss"],
+                                **{k: v for k, v in result.items() if k.startswith("val_")}})
+    return result
+
+
+def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress) -> list[float]:
+    import torch
+    from tqdm import tqdm
+    losses = []
+    bar = tqdm(range(cfg.iters_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
+               disable=not progress, leave=False)
+    for i in bar:
+        it = epoch * cfg.iters_per_epoch + i
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr_at(it)
+        x2d, x3d = next(stream)
+        loss = objective.loss(net.pose_estimator, torch.from_numpy(x2d), torch.from_numpy(x3d), gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        losses.append(loss.item())
+        if i % 10 == 0:
+            bar.set_postfix(mpjpe_mm=f"{np.mean(losses[-50:]) * 1000:.1f}")
+    if progress:
+        print(f"epoch {epoch + 1}/{cfg.epochs}: train MPJPE {np.mean(losses) * 1000:.1f} mm", file=sys.stderr)
+    return losses
+
+
+def _resume(out: Path, net, opt, cfg: TrainConfig):
+    from htp_edge.model.checkpoint import model_state, read_checkpoint
+    ckpt = read_checkpoint(out)
+    net.load_state_dict(model_state(ckpt, out), strict=True)
+    if ckpt.get("optimizer"):
+        opt.load_state_dict(ckpt["optimizer"])
+    history = (ckpt.get("htp_edge") or {}).get("history", [])
+    print(f"train: resuming {out.name} after epoch {ckpt.get('epoch', 0)}", file=sys.stderr)
+    return int(ckpt.get("epoch", 0)), history
