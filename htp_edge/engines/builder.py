@@ -11,6 +11,7 @@ Nothing is written until the plan exists, and every file is written atomically.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import time
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ def build_engine(onnx_path, out_path, config: BuildConfig | None = None, *, trt=
     seconds = time.perf_counter() - started
     return _write_artifacts(trt, features, plan, onnx_path, out_path, config, device,
                             {**info, "precision": precision}, cache_path, cache_bytes, seconds)
+
+
+def planner_config(config: BuildConfig) -> BuildConfig:
+    """The config for a TCEP planner graph: its token-scoring path stays as exported (no weakly
+    typed FP16 flag) and on the GPU (no DLA)."""
+    return dataclasses.replace(config, fp16_flag_fallback=False, strongly_typed=True, dla_core=None)
 
 
 def check_features(config: BuildConfig, features: TrtFeatures) -> None:

@@ -101,46 +101,62 @@ class TensorRTRunner(Runner):
             self._events = [self.cuda.create_event() for _ in range(4)]
             self._allocate()
         except BaseException:
-            self.deactivate()
+            self._release()  # keep the original error; release what was allocated
+            self._reset()
             raise
         super().activate()
 
     def _allocate(self) -> None:
         for spec in self.loaded.inputs:
-            self._inputs[spec.name] = self._bind(spec, mapped=self.options.zero_copy_inputs)
+            self._bind(self._inputs, spec, mapped=self.options.zero_copy_inputs)
         for spec in self.loaded.outputs:
-            self._outputs[spec.name] = self._bind(spec, mapped=False)
+            self._bind(self._outputs, spec, mapped=False)
 
-    def _bind(self, spec: TensorSpec, mapped: bool) -> _Binding:
+    def _bind(self, table: dict, spec: TensorSpec, mapped: bool) -> None:
+        """Allocate the buffers of one tensor (registered at once, so deactivate frees them)."""
         if any(d < 0 for d in spec.shape):
             raise HtpEdgeError(f"tensorrt backend: tensor {spec.name!r} has a dynamic shape. "
                                f"Expected static shapes, got {spec.shape}. Export with fixed "
                                f"frames/hypotheses.")
         host = self.cuda.alloc_host(spec.shape, spec.dtype, mapped=mapped)
-        device = None if mapped else self.cuda.alloc_device(host.nbytes)
-        binding = _Binding(spec=spec, host=host, device=device)
+        binding = table[spec.name] = _Binding(spec=spec, host=host, device=None)
+        if not mapped:
+            binding.device = self.cuda.alloc_device(host.nbytes)
         if not self.context.set_tensor_address(spec.name, binding.device_ptr):
             raise HtpEdgeError(f"tensorrt backend: set_tensor_address({spec.name!r}) failed. "
                                f"Expected True, got False.")
-        return binding
 
     def deactivate(self) -> None:
-        cuda = self.cuda
-        if cuda is not None:
-            if self._graph is not None:
-                cuda.destroy_graph(self._graph)
-            for binding in [*self._inputs.values(), *self._outputs.values()]:
-                if binding.device is not None:
-                    cuda.free_device(binding.device)
-                cuda.free_host(binding.host)
-            for event in self._events:
-                cuda.destroy_event(event)
-            if self.stream is not None:
-                cuda.destroy_stream(self.stream)
-            if not isinstance(self.options.cuda, CudaMem):
-                cuda.close()
+        """Free every buffer, event, graph and the stream; the first CUDA error is raised after
+        everything was attempted."""
+        errors = self._release()
         self._reset()
         super().deactivate()
+        if errors:
+            raise errors[0]
+
+    def _release(self) -> list[HtpEdgeError]:
+        cuda, errors = self.cuda, []
+        if cuda is None:
+            return errors
+        steps = []
+        if self._graph is not None:
+            steps.append(lambda g=self._graph: cuda.destroy_graph(g))
+        for binding in [*self._inputs.values(), *self._outputs.values()]:
+            if binding.device is not None:
+                steps.append(lambda d=binding.device: cuda.free_device(d))
+            steps.append(lambda h=binding.host: cuda.free_host(h))
+        steps += [lambda e=event: cuda.destroy_event(e) for event in self._events]
+        if self.stream is not None:
+            steps.append(lambda s=self.stream: cuda.destroy_stream(s))
+        if not isinstance(self.options.cuda, CudaMem):
+            steps.append(cuda.close)
+        for step in steps:
+            try:
+                step()
+            except HtpEdgeError as exc:
+                errors.append(exc)
+        return errors
 
     # -- introspection -----------------------------------------------------------------------
     def input_specs(self) -> list[TensorSpec]:
