@@ -1,0 +1,62 @@
+"""`htp-edge lift`: lift a file of 2D keypoints to 3D poses (.npy), optionally with a plot."""
+from __future__ import annotations
+
+HELP = "lift a (T, 17, 2|3) .npy/.npz of pixel keypoints to (T, 17, 3) root-relative poses in metres"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", help=".npy/.npz array (T, 17, 2) pixels, or (T, 17, 3) with confidences")
+    p.add_argument("--out", required=True, help="output .npy (T, 17, 3) metres, root-relative, camera frame")
+    p.add_argument("--checkpoint", default=None, help="bundled name, .pt/.bin, .onnx or .engine (default htp-small)")
+    p.add_argument("--width", type=float, default=1000.0, help="image width in pixels")
+    p.add_argument("--height", type=float, default=1000.0, help="image height in pixels")
+    p.add_argument("--format", default="h36m", choices=["h36m", "coco"], help="keypoint order of the input")
+    p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"],
+                   help="default: tensorrt for .engine, onnxruntime otherwise")
+    p.add_argument("--steps", type=int, default=1)
+    p.add_argument("--hypotheses", type=int, default=None)
+    p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "jpma"])
+    p.add_argument("--focal", type=float, default=None, help="focal length in pixels for JPMA (default H36M-like)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default=None, help="write a 3D skeleton plot (PNG) of a few frames")
+
+
+def run(args) -> dict:
+    from pathlib import Path
+
+    from htp_edge.errors import HtpEdgeError
+    from htp_edge.geometry import Intrinsics
+    from htp_edge.model_names import DEFAULT_CHECKPOINT
+    from htp_edge.runtime.inputs import load_keypoint_file
+    from htp_edge.runtime.lifter import Lifter
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise HtpEdgeError(f"lift: --out must be a .npy file, got {args.out!r}.")
+    keypoints = load_keypoint_file(args.input)
+    source = args.checkpoint or DEFAULT_CHECKPOINT
+    backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
+    lifter = Lifter.load(source, backend=backend, steps=args.steps, hypotheses=args.hypotheses,
+                         aggregation=args.aggregation, seed=args.seed)
+    intr = None
+    if args.focal:
+        intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
+    poses = lifter.lift(keypoints, args.width, args.height, format=args.format, intrinsics=intr)
+    _save_npy(out, poses)
+    result = {"frames": int(poses.shape[0]), "out": str(out), "source": str(source), "backend": backend,
+              "timings_ms": lifter.last_timings}
+    if args.plot:
+        from htp_edge.viz import plot_skeletons
+        result["plot"] = str(plot_skeletons(poses, args.plot, title=f"{Path(args.input).name} ({source})"))
+    lifter.close()
+    return result
+
+
+def _save_npy(out, poses) -> None:
+    """Atomic write: a temp file in the same folder, then rename."""
+    import os
+
+    import numpy as np
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.npy")
+    np.save(tmp, poses.astype(np.float32))
+    os.replace(tmp, out)
