@@ -22,12 +22,14 @@ PROFILES_ENV = "HTP_EDGE_PROFILES"
 
 def profile_dirs() -> list[Path]:
     """Where profiles are looked up: ``$HTP_EDGE_PROFILES``, the repository's
-    ``engines/profiles``, then ``./engines/profiles``."""
+    ``engines/profiles``, ``./engines/profiles``, then ``profiles/`` inside this package (where
+    an installed wheel carries them)."""
     dirs = []
     if os.environ.get(PROFILES_ENV):
         dirs.append(Path(os.environ[PROFILES_ENV]))
     dirs.append(Path(__file__).resolve().parents[2] / "engines" / "profiles")
     dirs.append(Path.cwd() / "engines" / "profiles")
+    dirs.append(Path(__file__).resolve().parent / "profiles")
     return dirs
 
 
