@@ -20,3 +20,25 @@ def tiny_cfg() -> ModelConfig:
 @pytest.fixture
 def tiny_htp_cfg() -> ModelConfig:
     return TINY_HTP
+
+
+@pytest.fixture(scope="session")
+def tiny_htp_ckpt(tmp_path_factory):
+    """A seeded tiny HTP checkpoint in D3DP's layout."""
+    import torch
+
+    from htp_edge.model.checkpoint import save_checkpoint
+    from htp_edge.model.denoiser import DiffusionPoseModel
+    torch.manual_seed(0)
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_htp.pt", DiffusionPoseModel(TINY_HTP))
+
+
+@pytest.fixture(scope="session")
+def tiny_htp_onnx(tiny_htp_ckpt, tmp_path_factory):
+    """The tiny HTP exported with H=2 and flip (batch 4), plus its export report."""
+    from htp_edge.export.config import ExportConfig
+    from htp_edge.export.onnx_export import export_onnx
+    out = tmp_path_factory.mktemp("onnx") / "tiny_htp.onnx"
+    report = export_onnx(ExportConfig(model="htp", checkpoint=str(tiny_htp_ckpt), hypotheses=2), out,
+                         progress=lambda m: None)
+    return out, report
