@@ -1,0 +1,119 @@
+"""The INT8 calibration set: real inputs the denoiser actually sees (numpy + the runtime).
+
+Clips come from the real-motion *train* split (random virtual cameras, detector-like noise);
+the noisy poses x_t are recorded at every DDIM step while the FP32 graph samples, so the
+activation ranges match deployment rather than random noise. The set is stored as one .npz
+(feeds stacked per input) with its sha256, which goes into the quantized model's metadata.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from htp_edge.errors import HtpEdgeError
+
+
+@dataclass(frozen=True)
+class CalibrationRecipe:
+    split: str = "train"
+    clips: int = 24
+    steps: int = 5
+    seed: int = 1234
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.clips < 1 or self.steps < 1:
+            raise HtpEdgeError(f"calibration: clips and steps must be >= 1, got clips={self.clips}, steps={self.steps}.")
+
+    @classmethod
+    def from_file(cls, path) -> "CalibrationRecipe":
+        try:
+            data = json.loads(Path(path).read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise HtpEdgeError(f"calibration: cannot read recipe {path} ({exc}). Expected a JSON object with "
+                               f"split, clips, steps, seed.") from None
+
+
+class _Recorder:
+    """Wraps a runner and keeps a copy of every feed it is given."""
+
+    def __init__(self, runner) -> None:
+        self.runner, self.feeds = runner, []
+
+    def __getattr__(self, name):
+        return getattr(self.runner, name)
+
+    def infer(self, feed):
+        self.feeds.append({k: np.array(v) for k, v in feed.items()})
+        return self.runner.infer(feed)
+
+
+def train_clips(frames: int, recipe: CalibrationRecipe, cache_dir=None) -> np.ndarray:
+    """(clips, F, 17, 2) normalised 2D clips from the recipe's split."""
+    from htp_edge.data import SamplerConfig, TrainSampler, load_motion, prepare_motion
+    prepare_motion(cache_dir=cache_dir, progress=False)
+    sampler = TrainSampler(load_motion(cache_dir), SamplerConfig(frames=frames, batch_size=recipe.clips),
+                           seed=recipe.seed, split=recipe.split)
+    return sampler.sample().kp2d
+
+
+def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None) -> list[dict[str, np.ndarray]]:
+    """Run the FP32 graph's sampler over the recipe's clips, recording every denoiser feed."""
+    from htp_edge.runtime.lifter import Lifter
+    lifter = Lifter.load(onnx_path, backend="onnxruntime", steps=recipe.steps, seed=recipe.seed)
+    if lifter.unrolled:
+        raise HtpEdgeError("calibration: the unrolled-sampler graph takes noise as input. Calibrate the per-step "
+                           "denoiser graph, or pass --calibration with a recorded .npz.")
+    rec = _Recorder(lifter.graphs.denoiser)
+    lifter.graphs.denoiser = rec
+    lifter.lift_clips(train_clips(lifter.frames, recipe, cache_dir))
+    return rec.feeds
+
+
+def save_feeds(feeds: list[dict[str, np.ndarray]], path) -> str:
+    """Stack feeds per input into one .npz (atomic); returns the sha256 of the arrays."""
+    from htp_edge.precision.metadata import sha256_arrays
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stacked = {k: np.stack([f[k] for f in feeds]) for k in feeds[0]}  # name -> (n_feeds, *shape)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez_compressed(tmp, **stacked)
+    os.replace(tmp, path)
+    return sha256_arrays(feeds)
+
+
+def load_feeds(path) -> list[dict[str, np.ndarray]]:
+    """Inverse of :func:`save_feeds`."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise HtpEdgeError(f"calibration: cannot read {path} ({type(exc).__name__}). Expected an .npz written by "
+                           f"htp-edge quantize.") from None
+    n = len(next(iter(data.values())))
+    return [{k: data[k][i] for k in data.files} for i in range(n)]
+
+
+def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir=None):
+    """Feeds for ``onnx_path`` from ``source`` (a recipe .json, a recorded .npz, or the default recipe).
+
+    Returns (feeds, sha256, description dict).
+    """
+    from htp_edge.precision.metadata import sha256_arrays
+    if source is not None and str(source).endswith(".npz"):
+        feeds = load_feeds(source)
+        return feeds, sha256_arrays(feeds), {"source": str(source)}
+    recipe = CalibrationRecipe.from_file(source) if source else _default_recipe()
+    feeds = record_feeds(onnx_path, recipe, cache_dir)
+    out = Path(out_dir) / f"{Path(onnx_path).stem}_calib_s{recipe.seed}.npz"
+    sha = save_feeds(feeds, out)
+    return feeds, sha, {"recipe": asdict(recipe), "saved": str(out), "feeds": len(feeds)}
+
+
+def _default_recipe() -> CalibrationRecipe:
+    here = Path(__file__).resolve().parents[2] / "calibration" / "recipes" / "default.json"
+    return CalibrationRecipe.from_file(here) if here.is_file() else CalibrationRecipe()
