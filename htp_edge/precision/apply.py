@@ -1,0 +1,55 @@
+"""One entry point for the precision recipes, named for their target (onnx, onnxruntime).
+
+* ``fp16``: FP16 weights/activations with FP32 I/O, normalisation and the token-scoring path
+  kept in FP32 (TensorRT strongly typed build; on TensorRT 10 a weakly typed FP16 build of the
+  FP32 graph is the fallback).
+* ``int8``: symmetric explicit Q/DQ on MatMul/Gemm, calibrated on real data (see
+  :mod:`htp_edge.precision.calibration`); the TCEP/MGPTP scoring -> TopK -> Gather path stays
+  FP32. This is the TensorRT format (10 and 11).
+* ``int8-dynamic``: ONNX Runtime's dynamic quantisation, the fast CPU format; not for TensorRT.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from htp_edge.errors import HtpEdgeError
+
+SCORING_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
+
+
+def quantize(src: Path, out: Path, precision: str, calibration=None, method: str = "minmax",
+             calibration_dir: str = "calibration/out", progress: bool = True) -> dict:
+    """Write the ``precision`` variant of ``src`` to ``out``; returns the report (JSON-ready)."""
+    from htp_edge.precision import convert_fp16, quantize_int8_dynamic, quantize_int8_qdq
+    base = {"onnx": str(out), "source_onnx": str(src), "precision": precision}
+    if precision == "fp16":
+        rep = convert_fp16(src, out, keep_fp32_name_patterns=SCORING_PATTERNS)
+        return {**base, **_as_dict(rep)}
+    if precision == "int8-dynamic":
+        return {**base, **_as_dict(quantize_int8_dynamic(src, out))}
+    if precision != "int8":
+        raise HtpEdgeError(f"quantize: unknown precision. Expected fp16, int8 or int8-dynamic, got {precision!r}.")
+    from htp_edge.precision.calibration import calibration_set
+    if progress:
+        import sys
+        print("quantize: recording the calibration set (FP32 sampler on train-split clips) ...", file=sys.stderr)
+    feeds, sha, desc = calibration_set(src, calibration, out_dir=calibration_dir)
+    rep = quantize_int8_qdq(src, out, feeds, exclude_name_patterns=SCORING_PATTERNS, calibrate_method=method,
+                            calibration_sha256=sha)
+    return {**base, **_as_dict(rep), "calibration_sha256": sha, "calibration": desc}
+
+
+def copy_graph_meta(path: Path, meta: dict) -> None:
+    """Re-attach the graph self-description (quantisers may drop metadata_props)."""
+    import onnx
+
+    from htp_edge.export.meta import write_graph_meta
+    model = onnx.load(str(path))
+    write_graph_meta(model, meta)
+    onnx.save(model, str(path))
+
+
+def _as_dict(rep) -> dict:
+    d = dataclasses.asdict(rep) if dataclasses.is_dataclass(rep) else dict(rep)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
