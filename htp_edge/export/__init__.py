@@ -1,0 +1,1 @@
+"""Export stage: torch -> static-shape ONNX, graph checks, simplification and comparison."""

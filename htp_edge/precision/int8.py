@@ -1,0 +1,239 @@
+"""INT8 quantisation recipes, named for their target.
+
+- :func:`quantize_int8_qdq`, **the TensorRT format**: calibrated static quantisation with
+  explicit QuantizeLinear/DequantizeLinear pairs (ONNX Runtime ``quantize_static``, QDQ format,
+  symmetric INT8 activations and weights, zero points 0 as TensorRT requires) on MatMul/Gemm.
+- :func:`quantize_int8_dynamic`, **the fast CPU format**: ONNX Runtime ``quantize_dynamic``
+  (weights INT8 offline, activations quantised per call, com.microsoft ops); no calibration, not
+  loadable by TensorRT.
+
+Nodes whose names contain one of ``exclude_name_patterns`` stay FP32: the token-scoring path
+(scores -> TopK -> Gather) is discontinuous, and INT8 there flipped 2.8 % of TopK selections in a
+probe while FP16 flipped none.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from htp_edge.errors import HtpEdgeError
+from htp_edge.precision.fp16 import save_atomic
+from htp_edge.precision.metadata import sha256_arrays, sha256_file, write_metadata
+
+DEFAULT_EXCLUDE_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
+QUANTIZED_OP_TYPES = ("MatMul", "Gemm")
+CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
+# Ops the dynamic recipe produces in place of a float MatMul/Gemm.
+_DYNAMIC_OPS = ("DynamicQuantizeMatMul", "MatMulInteger", "DynamicQuantizeLinear",
+                "MatMulIntegerToFloat")
+
+
+@dataclass(frozen=True)
+class Int8Report:
+    """What an INT8 recipe produced."""
+
+    out_path: str
+    precision: str
+    quantized_nodes: tuple[str, ...]
+    excluded_nodes: tuple[str, ...]
+    op_counts: dict[str, int]
+    source_onnx_sha256: str
+    calibration_sha256: str | None = None
+    calibration_feeds: int = 0
+    calibrate_method: str | None = None
+
+    @property
+    def quantize_linear(self) -> int:
+        return self.op_counts.get("QuantizeLinear", 0)
+
+    @property
+    def dequantize_linear(self) -> int:
+        return self.op_counts.get("DequantizeLinear", 0)
+
+
+def excluded_node_names(model, patterns: Sequence[str]) -> list[str]:
+    """Names of the MatMul/Gemm nodes whose names contain one of ``patterns``."""
+    return [n.name for n in model.graph.node
+            if n.op_type in QUANTIZED_OP_TYPES and any(p in n.name for p in patterns)]
+
+
+class _FeedReader:
+    """ONNX Runtime ``CalibrationDataReader`` over a list of feeds."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self):
+        return next(self._feeds, None)
+
+
+def _calibrate_method(name: str):
+    from onnxruntime.quantization import CalibrationMethod
+
+    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+               "entropy": CalibrationMethod.Entropy}
+    if name not in methods:
+        raise HtpEdgeError(f"int8: unknown calibration method. Expected one of "
+                           f"{', '.join(CALIBRATE_METHODS)}, got {name!r}.")
+    return methods[name]
+
+
+def _preprocess(in_path, tmp: Path) -> Path:
+    """ONNX Runtime's quantisation pre-processing, shape inference only (no graph optimisation:
+    it would rename nodes, and the exclusions are found by name)."""
+    from onnxruntime.quantization import quant_pre_process
+
+    out = tmp / "preprocessed.onnx"
+    try:
+        quant_pre_process(str(in_path), str(out), skip_optimization=True)
+    except Exception as err:  # symbolic shape inference raises assorted errors
+        raise HtpEdgeError(f"int8: ONNX Runtime pre-processing failed. Expected shape inference "
+                           f"to succeed, got: {' '.join(str(err).split())[:200]}. Retry with "
+                           f"preprocess=False.") from None
+    return out
+
+
+def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str, np.ndarray]],
+                      exclude_name_patterns: Sequence[str] = DEFAULT_EXCLUDE_NAME_PATTERNS,
+                      calibrate_method: str = "minmax", per_channel: bool = False,
+                      preprocess: bool = True,
+                      calibration_sha256: str | None = None) -> Int8Report:
+    """Calibrated static INT8 with explicit symmetric Q/DQ on MatMul/Gemm (the TensorRT format).
+
+    ``calibration_feeds``: representative inputs (e.g. real 2D keypoints with noisy 3D poses at
+    sampled timesteps); their :func:`~htp_edge.precision.metadata.sha256_arrays` hash is stored
+    in the model (``calibration_sha256``, when given, must equal it). Raises
+    :class:`HtpEdgeError` if any zero point is non-zero or an excluded node got quantised.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    method = _calibrate_method(calibrate_method)
+    feeds = [{k: np.asarray(v) for k, v in f.items()} for f in calibration_feeds]
+    if not feeds:
+        raise HtpEdgeError("int8: no calibration feeds. Expected at least one feed, got 0. "
+                           "Pass representative inputs, or use quantize_int8_dynamic for the CPU.")
+    calibration_sha = sha256_arrays(feeds)
+    if calibration_sha256 is not None and calibration_sha256 != calibration_sha:
+        raise HtpEdgeError(f"int8: the calibration hash does not match the feeds. Expected "
+                           f"{calibration_sha[:16]}..., got {calibration_sha256[:16]}.... Hash the "
+                           f"feeds with htp_edge.precision.metadata.sha256_arrays.")
+    source_sha = sha256_file(in_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = _preprocess(in_path, Path(tmp)) if preprocess else Path(in_path)
+        excluded = excluded_node_names(onnx.load(str(src), load_external_data=False),
+                                       exclude_name_patterns)
+        raw = Path(tmp) / "int8.onnx"
+        with contextlib.redirect_stdout(io.StringIO()):  # the calibrators print progress
+            quantize_static(
+                str(src), str(raw), _FeedReader(feeds), quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(QUANTIZED_OP_TYPES), per_channel=per_channel,
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded, calibrate_method=method,
+                calibration_providers=["CPUExecutionProvider"],
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+        model = onnx.load(str(raw))
+    _require_zero_points(model)
+    quantized = quantized_qdq_nodes(model)
+    _require_excluded_float(excluded, quantized)
+    recipe = {"tool": "onnxruntime.quantize_static", "format": "QDQ", "activation": "QInt8",
+              "weight": "QInt8", "symmetric": True, "per_channel": per_channel,
+              "calibrate_method": calibrate_method, "op_types": list(QUANTIZED_OP_TYPES),
+              "exclude_name_patterns": list(exclude_name_patterns), "preprocess": preprocess,
+              "calibration_feeds": len(feeds)}
+    write_metadata(model, "int8-qdq", source_onnx_sha256=source_sha,
+                   calibration_sha256=calibration_sha, recipe=recipe)
+    save_atomic(model, out_path)
+    return Int8Report(out_path=str(out_path), precision="int8-qdq",
+                      quantized_nodes=tuple(quantized),
+                      excluded_nodes=tuple(excluded), op_counts=_op_counts(model),
+                      source_onnx_sha256=source_sha, calibration_sha256=calibration_sha,
+                      calibration_feeds=len(feeds), calibrate_method=calibrate_method)
+
+
+def quantize_int8_dynamic(in_path, out_path,
+                          exclude_name_patterns: Sequence[str] = DEFAULT_EXCLUDE_NAME_PATTERNS,
+                          per_channel: bool = False) -> Int8Report:
+    """Dynamic INT8 for ONNX Runtime on the CPU (the fast CPU format; **not** a TensorRT format).
+
+    Weights of MatMul/Gemm are INT8 offline, activations are quantised on the fly; no
+    calibration data. Use :func:`quantize_int8_qdq` for TensorRT.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source_sha = sha256_file(in_path)
+    excluded = excluded_node_names(onnx.load(str(in_path), load_external_data=False),
+                                   exclude_name_patterns)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "int8_dynamic.onnx"
+        quantize_dynamic(str(in_path), str(raw), op_types_to_quantize=list(QUANTIZED_OP_TYPES),
+                         per_channel=per_channel, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=excluded)
+        model = onnx.load(str(raw))
+    counts = _op_counts(model)
+    quantized = tuple(n.name for n in model.graph.node if n.op_type in _DYNAMIC_OPS
+                      and n.op_type != "DynamicQuantizeLinear")
+    recipe = {"tool": "onnxruntime.quantize_dynamic", "weight": "QInt8", "per_channel": per_channel,
+              "op_types": list(QUANTIZED_OP_TYPES), "target": "onnxruntime-cpu",
+              "exclude_name_patterns": list(exclude_name_patterns)}
+    write_metadata(model, "int8-dynamic", source_onnx_sha256=source_sha, recipe=recipe)
+    save_atomic(model, out_path)
+    return Int8Report(out_path=str(out_path), precision="int8-dynamic", quantized_nodes=quantized,
+                      excluded_nodes=tuple(excluded), op_counts=counts,
+                      source_onnx_sha256=source_sha)
+
+
+# -- inspection of quantised graphs ------------------------------------------------------------
+
+def _op_counts(model) -> dict[str, int]:
+    return dict(sorted(Counter(n.op_type for n in model.graph.node).items()))
+
+
+def quantized_qdq_nodes(model) -> list[str]:
+    """Names of the MatMul/Gemm nodes that take at least one DequantizeLinear output."""
+    dq_outputs = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
+    return [n.name for n in model.graph.node
+            if n.op_type in QUANTIZED_OP_TYPES and any(i in dq_outputs for i in n.input)]
+
+
+def zero_point_problems(model) -> list[str]:
+    """Q/DQ nodes whose zero point is not all zeros (or not a constant), by node name."""
+    from onnx import numpy_helper
+
+    constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    problems = []
+    for node in model.graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 3:
+            continue
+        zero_point = node.input[2]
+        if not zero_point:
+            continue
+        if zero_point not in constants:
+            problems.append(f"{node.name} (zero point '{zero_point}' is not an initializer)")
+        elif np.any(constants[zero_point] != 0):
+            problems.append(f"{node.name} (zero point {constants[zero_point].ravel()[:4]})")
+    return problems
+
+
+def _require_zero_points(model) -> None:
+    problems = zero_point_problems(model)
+    if problems:
+        raise HtpEdgeError(f"int8: {len(problems)} Q/DQ node(s) with non-zero zero points: "
+                           f"{', '.join(problems[:5])}. Expected symmetric INT8 (zero point 0, "
+                           f"TensorRT requires it), got asymmetric. Quantise with "
+                           f"ActivationSymmetric/WeightSymmetric and QInt8.")
+
+
+def _require_excluded_float(excluded: Sequence[str], quantized: Sequence[str]) -> None:
+    leaked = sorted(set(excluded) & set(quantized))
+    if leaked:
+        raise HtpEdgeError(f"int8: excluded node(s) were quantised: {', '.join(leaked[:5])}. "
+                           f"Expected them to stay FP32, got Q/DQ inputs. Report this graph.")
