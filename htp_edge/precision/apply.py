@@ -24,10 +24,9 @@ def quantize(src: Path, out: Path, precision: str, calibration=None, method: str
     from htp_edge.precision import convert_fp16, quantize_int8_dynamic, quantize_int8_qdq
     base = {"onnx": str(out), "source_onnx": str(src), "precision": precision}
     if precision == "fp16":
-        rep = convert_fp16(src, out, keep_fp32_name_patterns=SCORING_PATTERNS)
-        return {**base, **_as_dict(rep)}
+        return _merge(base, convert_fp16(src, out))  # default keeps scoring, time embedding, norms in FP32
     if precision == "int8-dynamic":
-        return {**base, **_as_dict(quantize_int8_dynamic(src, out))}
+        return _merge(base, quantize_int8_dynamic(src, out, exclude_name_patterns=SCORING_PATTERNS))
     if precision != "int8":
         raise HtpEdgeError(f"quantize: unknown precision. Expected fp16, int8 or int8-dynamic, got {precision!r}.")
     from htp_edge.precision.calibration import calibration_set
@@ -37,7 +36,7 @@ def quantize(src: Path, out: Path, precision: str, calibration=None, method: str
     feeds, sha, desc = calibration_set(src, calibration, out_dir=calibration_dir)
     rep = quantize_int8_qdq(src, out, feeds, exclude_name_patterns=SCORING_PATTERNS, calibrate_method=method,
                             calibration_sha256=sha)
-    return {**base, **_as_dict(rep), "calibration_sha256": sha, "calibration": desc}
+    return {**_merge(base, rep), "calibration_sha256": sha, "calibration": desc}
 
 
 def copy_graph_meta(path: Path, meta: dict) -> None:
@@ -48,6 +47,13 @@ def copy_graph_meta(path: Path, meta: dict) -> None:
     model = onnx.load(str(path))
     write_graph_meta(model, meta)
     onnx.save(model, str(path))
+
+
+def _merge(base: dict, rep) -> dict:
+    """The recipe's report under the CLI's keys (``precision`` stays the requested name)."""
+    d = _as_dict(rep)
+    d["recipe_precision"] = d.pop("precision", base["precision"])
+    return {**d, **base}
 
 
 def _as_dict(rep) -> dict:
