@@ -17,14 +17,7 @@ import numpy as np
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends.base import Runner, TensorSpec
 
-# Largest |engine - workstation ONNX Runtime| on pose outputs, in metres. Looser than the
-# CPU-vs-CPU rows of htp_edge.tolerances: TensorRT picks other kernels and FP32 layers may run
-# in TF32 (10-bit mantissa); FP16 and INT8 engines add their own rounding on top. The MPJPE
-# delta (mm) reported beside it is the task-level view of the same difference.
-DEVICE_ATOL_M = {"fp32": 1e-3, "fp16": 5e-2, "int8": 0.15}
-# Index outputs (kept frames) must agree exactly, except INT8 where near-tie scores may swap
-# (a probe flipped 2.8 % of TopK selections when the scoring path itself was quantised).
-DEVICE_MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "int8": 0.97}
+from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT  # noqa: E402 (one table)
 POSE_OUTPUTS = ("pose_3d", "poses_3d", "x0")
 
 
