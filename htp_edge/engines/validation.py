@@ -15,9 +15,9 @@ from typing import Mapping
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
+from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT
 from htp_edge.runtime.backends.base import Runner, TensorSpec
 
-from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT  # noqa: E402 (one table)
 POSE_OUTPUTS = ("pose_3d", "poses_3d", "x0")
 
 
