@@ -19,12 +19,35 @@ SCORING_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
 
 
 def quantize(src: Path, out: Path, precision: str, calibration=None, method: str = "minmax",
-             calibration_dir: str = "calibration/out", progress: bool = True) -> dict:
-    """Write the ``precision`` variant of ``src`` to ``out``; returns the report (JSON-ready)."""
+             calibration_dir: str = "calibration/out", progress: bool = True, compare: bool = True) -> dict:
+    """Write the ``precision`` variant of ``src`` to ``out`` and compare it with the FP32 graph on
+    held-out (test-split) feeds; returns the report (JSON-ready)."""
+    report = _quantize(src, out, precision, calibration, method, calibration_dir, progress)
+    if compare:
+        report["vs_fp32"] = compare_with_fp32(src, out, precision)
+    return report
+
+
+def compare_with_fp32(src: Path, out: Path, precision: str, clips: int = 4, steps: int = 2) -> dict:
+    """Pose differences and kept-index (TopK) agreement vs FP32 on test-split denoiser feeds."""
+    from htp_edge.export.compare import compare_onnx_files
+    from htp_edge.precision.calibration import CalibrationRecipe, record_feeds
+    from htp_edge.tolerances import normalize_precision
+    feeds = record_feeds(src, CalibrationRecipe(split="test", clips=clips, steps=steps, seed=7))
+    rep = compare_onnx_files(src, out, feeds, tolerances=normalize_precision(precision))
+    return {"ok": rep.ok, "feeds": rep.feeds, "max_abs": rep.max_abs,
+            "agreement": {o.name: o.agreement for o in rep.outputs if o.agreement is not None}}
+
+
+def _quantize(src, out, precision, calibration, method, calibration_dir, progress) -> dict:
     from htp_edge.precision import convert_fp16, quantize_int8_dynamic, quantize_int8_qdq
     base = {"onnx": str(out), "source_onnx": str(src), "precision": precision}
     if precision == "fp16":
-        return _merge(base, convert_fp16(src, out))  # default keeps scoring, time embedding, norms in FP32
+        import warnings
+        with warnings.catch_warnings():  # the converter warns for every weight below FP16's range
+            warnings.simplefilter("ignore", UserWarning)
+            rep = convert_fp16(src, out)  # default keeps scoring, time embedding, norms in FP32
+        return _merge(base, rep)
     if precision == "int8-dynamic":
         return _merge(base, quantize_int8_dynamic(src, out, exclude_name_patterns=SCORING_PATTERNS))
     if precision != "int8":

@@ -31,6 +31,7 @@ def test_quantize_variants_run_in_the_lifter(capsys, tmp_path, tiny_htp_onnx, re
     assert r["precision"] == precision and r["onnx"] == str(out)
     assert read_graph_meta(out) == read_graph_meta(src)  # the runtime can drive it
     assert out.with_suffix(".planner.onnx").is_file()
+    assert r["vs_fp32"]["feeds"] == 8 and 0.9 <= r["vs_fp32"]["agreement"]["kept_frames"] <= 1.0
     if precision == "int8":
         assert len(r["calibration_sha256"]) == 64 and r["quantized_nodes"]
         assert not [n for n in r["quantized_nodes"] if "/mgptp/" in n]  # scoring path stays FP32
