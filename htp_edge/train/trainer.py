@@ -51,8 +51,9 @@ Batches = Callable[[np.random.Generator], Iterator[tuple[np.ndarray, np.ndarray]
 
 
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
-          progress: bool = True, evaluate: Callable | None = None) -> dict:
-    """Train ``cfg.model`` on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3)); checkpoint each epoch."""
+          progress: bool = True, evaluate: Callable | None = None, model_config=None) -> dict:
+    """Train ``cfg.model`` (or ``model_config``) on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3));
+    checkpoint each epoch."""
     import dataclasses
 
     import torch
@@ -64,7 +65,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model_cfg = dataclasses.replace(preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
+    model_cfg = dataclasses.replace(model_config or preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
     net = DiffusionPoseModel(model_cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, history = 0, []
