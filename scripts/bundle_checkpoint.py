@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Copy a trained checkpoint into the package for bundling: weights + record, no optimizer state.
+
+usage: python scripts/bundle_checkpoint.py out/htp-small.pt htp-small [--record eval.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("src")
+    p.add_argument("name", choices=["d3dp-small", "htp-small"])
+    p.add_argument("--record", default=None, help="JSON of test-split numbers to store in the checkpoint record")
+    args = p.parse_args(argv)
+    from htp_edge.model.checkpoint import BUNDLED_DIR, load_model, save_checkpoint
+    net, meta = load_model(args.src)
+    record = {k: v for k, v in meta.items() if k != "config"}
+    if args.record:
+        record["test_split"] = json.loads(Path(args.record).read_text())
+    dst = save_checkpoint(BUNDLED_DIR / f"{args.name}.pt", net, epoch=len(meta.get("history", [])), lr=0.0,
+                          optimizer=None, record=record)
+    print(f"wrote {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
