@@ -14,6 +14,7 @@ def add_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate (D3DP trains with 0.1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
@@ -28,6 +29,7 @@ def run(args) -> dict:
 
     cfg = TrainConfig(model=args.model, epochs=args.epochs, iters_per_epoch=args.iters_per_epoch,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
+                      drop_path_rate=args.drop_path,
                       threads=args.threads)
     batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir)
     evaluate = None if args.no_eval else _evaluator(args)

@@ -11,6 +11,7 @@ from htp_edge.data.motion import MotionClip
 from htp_edge.data.synth import SynthConfig, mirror_pair, synthesize
 from htp_edge.errors import HtpEdgeError
 from htp_edge.normalize import normalize_screen
+from htp_edge.skeleton import LEFT_JOINTS, NUM_JOINTS, PARENTS, RIGHT_JOINTS
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class SamplerConfig:
         frames: chunk length F (a clip shorter than F is edge-padded at a random split).
         batch_size: chunks per batch B.
         mirror_prob: chance that a chunk is mirrored (left/right swapped, x negated).
+        bone_scale: each bone's length (left/right alike) is scaled by a factor drawn from
+            this range per chunk, on top of one overall body scale from the same range: new
+            subjects' proportions (the test climber's limbs differ from the training climber's).
         balance_sources: draw each source (climbing, DeepMimic) equally often; otherwise in
             proportion to its frame count. Within a source, clips are drawn by frame count.
         camera: virtual camera distribution (one camera per chunk, aimed at its mean root).
@@ -30,6 +34,7 @@ class SamplerConfig:
     frames: int = 243
     batch_size: int = 32
     mirror_prob: float = 0.5
+    bone_scale: tuple[float, float] = (0.9, 1.1)
     balance_sources: bool = True
     camera: CameraConfig = field(default_factory=CameraConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
@@ -41,6 +46,20 @@ class SamplerConfig:
         if not 0.0 <= self.mirror_prob <= 1.0:
             raise HtpEdgeError(f"sampler config: bad mirror_prob. Expected a probability in [0, 1], got "
                                f"{self.mirror_prob}. Use 0.5 to mirror half the chunks.")
+
+
+def rescale_bones(positions: np.ndarray, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
+    """Scale bone lengths (F, 17, 3) per bone (left/right symmetric) and overall; the root stays."""
+    lo, hi = scale
+    if lo == hi == 1.0:
+        return positions
+    per_joint = rng.uniform(lo, hi, size=NUM_JOINTS) * rng.uniform(lo, hi)
+    per_joint[list(RIGHT_JOINTS)] = per_joint[list(LEFT_JOINTS)]  # one factor per bone type
+    out = positions.copy()
+    for j, parent in enumerate(PARENTS):  # parents precede children: one pass rebuilds the chain
+        if parent >= 0:
+            out[:, j] = out[:, parent] + per_joint[j] * (positions[:, j] - positions[:, parent])
+    return out
 
 
 class TrainBatch(NamedTuple):
@@ -99,7 +118,7 @@ class TrainSampler:
 
     def _example(self) -> tuple[np.ndarray, np.ndarray]:
         """One (F, 17, 2) normalised 2D / (F, 17, 3) camera-frame 3D pair."""
-        chunk = self._chunk()
+        chunk = rescale_bones(self._chunk(), self.rng, self.config.bone_scale)
         camera = sample_camera(self.rng, self.config.camera, chunk)
         synth = synthesize(chunk, camera, self.rng, self.config.synth)
         kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)
