@@ -9,7 +9,9 @@ from htp_edge.model.config import ModelConfig, PruningConfig
 
 TINY = ModelConfig(name="d3dp-tiny", frames=9, joints=17, embed_dim=16, depth=3, num_heads=2)
 TINY_HTP = dataclasses.replace(
-    TINY, name="htp-tiny", pruning=PruningConfig(tcep_layer=1, n1=6, mgptp_layer=2, f=3))
+    TINY, name="htp-tiny", pruning=PruningConfig(tcep_layer=1, n1=6, mgptp_layer=2, f=3, mgptp_mode="pose2d"))
+TINY_HTP_FEATURES = dataclasses.replace(
+    TINY, name="htp-tiny-features", pruning=PruningConfig(tcep_layer=1, n1=6, mgptp_layer=2, f=3))
 
 
 @pytest.fixture

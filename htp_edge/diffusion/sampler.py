@@ -2,6 +2,7 @@
 
 The sampler is backend-agnostic: it calls ``denoise(x2d, x_t, t, plan) -> x0`` on flat batches
 of N = B x H (x 2 with flip) clips, so the same loop drives torch, ONNX Runtime and TensorRT.
+``plan`` maps plan-input names (``keep_frames``, ``keep_tokens``) to (N, k) index arrays.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from htp_edge.diffusion.schedule import TIMESTEPS, alphas_cumprod
 from htp_edge.errors import HtpEdgeError
 from htp_edge.skeleton import flip_pose
 
-DenoiseFn = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+DenoiseFn = Callable[[np.ndarray, np.ndarray, np.ndarray, "dict[str, np.ndarray]"], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,14 @@ class DDIMSampler:
         self.config = config
         self.steps = ddim_schedule(config.steps, config.eta, config.timesteps)
 
-    def expand_inputs(self, x2d: np.ndarray, plan: np.ndarray | None):
-        """(B, F, J, 2) clips and (B, n1) plans -> flat (N, ...) with N = B*H (x2 with flip)."""
-        b, h = x2d.shape[0], self.config.hypotheses
+    def expand_inputs(self, x2d: np.ndarray, plan: dict[str, np.ndarray] | None):
+        """(B, F, J, 2) clips and {name: (B, k)} plans -> flat (N, ...) with N = B*H (x2 with flip)."""
+        h = self.config.hypotheses
         rep = np.repeat(x2d, h, axis=0)  # (B*H, F, J, 2)
-        plan_rep = None if plan is None else np.repeat(plan, h, axis=0)  # (B*H, n1)
-        if self.config.flip:
+        plan_rep = {k: np.repeat(v, h, axis=0) for k, v in (plan or {}).items()}  # (B*H, k)
+        if self.config.flip:  # the plan depends on the 2D only and is flip-invariant: shared
             rep = np.concatenate([rep, flip_pose(rep)], axis=0)  # (2*B*H, F, J, 2)
-            plan_rep = None if plan_rep is None else np.concatenate([plan_rep, plan_rep], axis=0)
+            plan_rep = {k: np.concatenate([v, v], axis=0) for k, v in plan_rep.items()}
         return np.ascontiguousarray(rep, dtype=np.float32), plan_rep
 
     def denoise_step(self, denoise: DenoiseFn, x2d_in, x: np.ndarray, t: int, plan_in) -> np.ndarray:
@@ -114,7 +115,7 @@ class DDIMSampler:
         return out.reshape(x.shape).astype(np.float32)  # (B, H, F, J, 3)
 
     def sample(self, denoise: DenoiseFn, x2d: np.ndarray, rng: np.random.Generator,
-               plan: np.ndarray | None = None) -> SampleResult:
+               plan: dict[str, np.ndarray] | None = None) -> SampleResult:
         b, f, j = x2d.shape[:3]
         x = rng.standard_normal((b, self.config.hypotheses, f, j, 3)).astype(np.float32)
         x2d_in, plan_in = self.expand_inputs(x2d, plan)

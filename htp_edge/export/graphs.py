@@ -4,9 +4,10 @@ whole K-step DDIM sampler unrolled into one graph (torch).
 Graph I/O names are fixed (the runtime binds by name):
 
 * denoiser: ``keypoints_2d`` (N, F, J, 2), ``noisy_pose`` (N, F, J, 3), ``timestep`` (N,) float,
-  [``keep_frames`` (N, n1) int64] -> ``pose_3d`` (N, F, J, 3) [, ``kept_frames`` (N, f) int64]
-* planner: ``keypoints_2d`` (B, F, J, 2) -> ``keep_frames`` (B, n1) int64
-* sampler: ``keypoints_2d`` (B, F, J, 2), ``noise`` (K, B, H, F, J, 3) [, ``keep_frames``]
+  [``keep_frames`` (N, n1) int64] [``keep_tokens`` (N, f) int64] -> ``pose_3d`` (N, F, J, 3)
+  [, ``kept_frames`` (N, f) int64: the original frame index of every token that reached the end]
+* planner: ``keypoints_2d`` (B, F, J, 2) -> [``keep_frames`` (B, n1)] [``keep_tokens`` (B, f)]
+* sampler: ``keypoints_2d`` (B, F, J, 2), ``noise`` (K, B, H, F, J, 3) [, plan inputs]
   -> ``pose_3d`` (B, H, F, J, 3)
 
 N is laid out flip-outer, then clip, then hypothesis: n = flip * B * H + b * H + h.
@@ -21,27 +22,36 @@ from htp_edge.model.denoiser import Denoiser
 from htp_edge.skeleton import flip_permutation
 
 
+def plan_names(net: Denoiser) -> list[str]:
+    """Names of the plan tensors the denoiser takes (and the planner graph returns)."""
+    return (["keep_frames"] if net.tcep is not None else []) + (["keep_tokens"] if net.token_planner is not None else [])
+
+
 class DenoiserGraph(nn.Module):
     """One denoiser pass; returns the kept frame indices too when the model prunes."""
 
     def __init__(self, net: Denoiser) -> None:
         super().__init__()
         self.net = net
+        self.input_names = ["keypoints_2d", "noisy_pose", "timestep"] + plan_names(net)
 
-    def forward(self, keypoints_2d, noisy_pose, timestep, keep_frames=None):
-        x0, kept = self.net(keypoints_2d, noisy_pose, timestep, keep_frames, return_kept=True)
+    def forward(self, keypoints_2d, noisy_pose, timestep, *plan):
+        kw = dict(zip(plan_names(self.net), plan))
+        x0, kept = self.net(keypoints_2d, noisy_pose, timestep, return_kept=True, **kw)
         return x0 if kept is None else (x0, kept)
 
 
 class PlannerGraph(nn.Module):
-    """TCEP's frame plan alone, run once per clip."""
+    """The pruning plan alone (TCEP frames, MGPTP tokens), run once per clip."""
 
     def __init__(self, net: Denoiser) -> None:
         super().__init__()
-        self.tcep = net.tcep
+        self.net = net
+        self.output_names = plan_names(net)
 
     def forward(self, keypoints_2d):
-        return self.tcep(keypoints_2d)
+        plan = self.net.plan(keypoints_2d)
+        return tuple(plan[name] for name in self.output_names)
 
 
 class SamplerGraph(nn.Module):
@@ -58,14 +68,15 @@ class SamplerGraph(nn.Module):
     def _flip(self, x: torch.Tensor) -> torch.Tensor:
         return x.index_select(-2, self.perm) * self.sign[: x.shape[-1]]
 
-    def forward(self, keypoints_2d, noise, keep_frames=None):
+    def forward(self, keypoints_2d, noise, *plan_in):
         b, f, j, _ = keypoints_2d.shape
         h = self.h
         x2d = keypoints_2d[:, None].expand(b, h, f, j, 2).reshape(b * h, f, j, 2)  # (B*H, F, J, 2)
-        plan = None if keep_frames is None else keep_frames[:, None].expand(b, h, -1).reshape(b * h, -1)
+        plan = {name: p[:, None].expand(b, h, -1).reshape(b * h, -1)  # (B*H, k)
+                for name, p in zip(plan_names(self.net), plan_in)}
         if self.flip:
             x2d = torch.cat((x2d, self._flip(x2d)), 0)  # (2*B*H, F, J, 2)
-            plan = None if plan is None else torch.cat((plan, plan), 0)
+            plan = {name: torch.cat((p, p), 0) for name, p in plan.items()}
         x = noise[0].reshape(b * h, f, j, 3)  # (B*H, F, J, 3)
         for k, step in enumerate(self.schedule):
             x0 = self._x0(x2d, x.clamp(-self.clip, self.clip), float(step.t), plan)
@@ -80,5 +91,5 @@ class SamplerGraph(nn.Module):
         n = x.shape[0]
         x_in = torch.cat((x, self._flip(x)), 0) if self.flip else x
         t_in = torch.full((x_in.shape[0],), t, dtype=x.dtype)
-        out = self.net(x2d, x_in, t_in, plan).clamp(-self.clip, self.clip)
+        out = self.net(x2d, x_in, t_in, **plan).clamp(-self.clip, self.clip)
         return 0.5 * (out[:n] + self._flip(out[n:])) if self.flip else out

@@ -54,11 +54,11 @@ def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
 
 
 def _with_plan(net, feed: dict, cfg: ExportConfig) -> dict:
+    """Add the plan inputs, computed by the torch planner from the feed's (per-clip) 2D."""
     import torch
-    if net.tcep is None:
-        return feed
     with torch.no_grad():
-        feed["keep_frames"] = net.plan(torch.from_numpy(feed["keypoints_2d"])).numpy()
+        plan = net.plan(torch.from_numpy(feed["keypoints_2d"]))
+    feed.update({name: value.numpy() for name, value in plan.items()})
     return feed
 
 
@@ -101,6 +101,7 @@ def graph_meta(net, cfg: ExportConfig, kind: str, origin: dict) -> dict:
         "kind": kind, "model": config_to_dict(m), "tag": m.tag(), "frames": m.frames, "joints": m.joints,
         "clips": cfg.clips, "hypotheses": cfg.hypotheses, "flip": cfg.flip, "batch": cfg.batch,
         "steps": cfg.unrolled_steps or None, "n1": m.pruning.n1 if m.tcep_active else None,
+        "planner": m.has_planner,
         "kept": m.frames_at(m.depth - 1), "layout": "N = flip x clip x hypothesis (flip outermost)",
         "origin": origin,
     }
@@ -173,10 +174,12 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
             raise HtpEdgeError(f"export: ONNX Runtime disagrees with torch. Expected max abs diff <= {cfg.parity_atol} "
                                f"and identical kept indices, got {par}. Nothing was written.")
         planner = None
-        if net.tcep is not None and not cfg.unrolled_steps:
+        if net.config.has_planner:
             from htp_edge.export.graphs import PlannerGraph
-            pfeed = {"keypoints_2d": feed["keypoints_2d"][:: cfg.batch // cfg.clips].copy()}
-            planner, _ = _export_one(PlannerGraph(net).eval(), pfeed, ["keep_frames"],
+            step = 1 if cfg.unrolled_steps else cfg.batch // cfg.clips
+            pfeed = {"keypoints_2d": feed["keypoints_2d"][::step].copy()}
+            pgraph = PlannerGraph(net).eval()
+            planner, _ = _export_one(pgraph, pfeed, pgraph.output_names,
                                      {**meta, "kind": "planner", "batch": cfg.clips}, tmpdir, "planner", cfg)
         graph_macs = count_matmul_macs(str(path))
         analytic = count_macs(net.config)

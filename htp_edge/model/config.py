@@ -30,7 +30,8 @@ class PruningConfig:
     mgptp_layer: int = 3
     f: int = 61
     knn_k: int = 2
-    mask_guided: bool = True  # learned informativeness mask on the DPC-kNN scores
+    mgptp_mode: str = "features"  # "pose2d": cluster the kept frames' 2D poses in the planner graph
+    mask_guided: bool = True  # features: learned informativeness mask; pose2d: TCEP's score as the mask
     recovery_skip: bool = True  # TRA query = learned token + the full-frame tokens before pruning
 
     def __post_init__(self) -> None:
@@ -42,6 +43,8 @@ class PruningConfig:
             raise HtpEdgeError(
                 f"pruning: MGPTP must come after TCEP. Expected mgptp_layer > tcep_layer, "
                 f"got mgptp_layer={self.mgptp_layer}, tcep_layer={self.tcep_layer}.")
+        if self.mgptp_mode not in ("features", "pose2d"):
+            raise HtpEdgeError(f"pruning: unknown mgptp_mode. Expected features or pose2d, got {self.mgptp_mode!r}.")
         if self.knn_k < 1:
             raise HtpEdgeError(f"pruning: knn_k must be >= 1, got {self.knn_k}.")
 
@@ -103,6 +106,15 @@ class ModelConfig:
         return p is not None and p.mgptp and p.f < (p.n1 if self.tcep_active else self.frames)
 
     @property
+    def planned_tokens(self) -> bool:
+        """MGPTP's token choice comes from the 2D input (planner graph) rather than features."""
+        return self.mgptp_active and self.pruning.mgptp_mode == "pose2d"
+
+    @property
+    def has_planner(self) -> bool:
+        return self.tcep_active or self.planned_tokens
+
+    @property
     def prunes(self) -> bool:
         return self.tcep_active or self.mgptp_active
 
@@ -141,11 +153,11 @@ def _presets() -> dict[str, ModelConfig]:
     small = dict(frames=27, embed_dim=128, depth=4, num_heads=4)
     return {
         "d3dp": ModelConfig(name="d3dp"),
-        "htp": ModelConfig(name="htp", pruning=PruningConfig()),
+        "htp": ModelConfig(name="htp", pruning=PruningConfig(mgptp_mode="pose2d")),
         "d3dp-small": ModelConfig(name="d3dp-small", **small),
         "htp-small": ModelConfig(
             name="htp-small", **small,
-            pruning=PruningConfig(tcep_layer=1, n1=14, mgptp_layer=2, f=7)),
+            pruning=PruningConfig(tcep_layer=1, n1=14, mgptp_layer=2, f=7, mgptp_mode="pose2d")),
     }
 
 

@@ -7,7 +7,8 @@ with n1 = f = frames) the forward pass is D3DP's function. HTP's stages are docu
 :mod:`htp_edge.model.pruning`.
 
 All tensors are flat over N = clips x hypotheses (x 2 with flip): x2d (N, F, J, 2),
-x_t (N, F, J, 3), t (N,) float, optional frame plan (N, n1) int64 -> x0 (N, F, J, 3).
+x_t (N, F, J, 3), t (N,) float, optional plan -- TCEP's frames ``keep_frames`` (N, n1) and
+MGPTP's tokens ``keep_tokens`` (N, f), int64, from :meth:`Denoiser.plan` -- -> x0 (N, F, J, 3).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from htp_edge.diffusion.schedule import diffusion_buffers
 from htp_edge.model.config import ModelConfig
 from htp_edge.model.layers import Block, SinusoidalPositionEmbeddings
 from htp_edge.model.pruning import (
-    TemporalPlanner, TokenPruner, TokenRecovery, distance_bias, gather_frames)
+    PoseTokenPlanner, TemporalPlanner, TokenPruner, TokenRecovery, distance_bias, gather_frames, sorted_topk)
 
 
 class Denoiser(nn.Module):
@@ -48,21 +49,26 @@ class Denoiser(nn.Module):
 
     def _build_pruning(self) -> None:
         cfg, p = self.config, self.config.pruning
-        self.tcep = self.mgptp = self.tra = None
+        self.tcep = self.mgptp = self.tra = self.token_planner = None
         self.sft_distance_bias = None
         if cfg.tcep_active:
             self.tcep = TemporalPlanner(cfg.frames, p.n1, p.eta, p.tcep_window, p.tcep_alpha)
         if cfg.mgptp_active:
             n_in = cfg.frames_at(p.mgptp_layer - 1)
-            self.mgptp = TokenPruner(cfg.embed_dim, n_in, p.f, p.knn_k, p.mask_guided)
+            self.mgptp = TokenPruner(cfg.embed_dim, n_in, p.f, p.knn_k, p.mask_guided, planned=cfg.planned_tokens)
+            if cfg.planned_tokens:
+                self.token_planner = PoseTokenPlanner(n_in, p.f, p.knn_k, p.mask_guided)
         if cfg.prunes:
             self.tra = TokenRecovery(cfg.embed_dim, cfg.frames, cfg.num_heads)
             if p.sft:
                 self.sft_distance_bias = nn.Parameter(torch.zeros(cfg.depth, cfg.num_heads, cfg.frames))
 
     # -- the forward pass, top to bottom -------------------------------------------------------
-    def forward(self, x2d, x_t, t, keep_frames=None, return_kept: bool = False):
+    def forward(self, x2d, x_t, t, keep_frames=None, keep_tokens=None, return_kept: bool = False):
         n, f, j, _ = x_t.shape
+        if (self.tcep is not None and keep_frames is None) or (self.token_planner is not None and keep_tokens is None):
+            plan = self.plan(x2d)
+            keep_frames, keep_tokens = plan.get("keep_frames"), plan.get("keep_tokens")
         c = self.config.embed_dim
         x = torch.cat((x2d, x_t), dim=-1).reshape(n * f, j, -1)  # (N*F, J, 5)
         x = self.Spatial_patch_to_embedding(x) + self.Spatial_pos_embed
@@ -71,27 +77,25 @@ class Denoiser(nn.Module):
         x = self.Spatial_norm(self.STEblocks[0](x))
         x = x.reshape(n, f, j, c).permute(0, 2, 1, 3).reshape(n * j, f, c)  # (N*J, F, C)
         x = self.Temporal_norm(self.TTEblocks[0](x + self.Temporal_pos_embed))
-        x, frame_idx, skip = self._pair_loop(x, x2d, keep_frames, n, j)
+        x, frame_idx, skip = self._pair_loop(x, keep_frames, keep_tokens, n, j)
         if self.tra is not None:
             x = self.tra(x, skip)  # (N*J, F, C)
         x = x.reshape(n, j, f, c).permute(0, 2, 1, 3)  # (N, F, J, C)
         x0 = self.head(x)  # (N, F, J, 3)
         return (x0, frame_idx) if return_kept else x0
 
-    def _pair_loop(self, x, x2d, keep_frames, n, j):
+    def _pair_loop(self, x, keep_frames, keep_tokens, n, j):
         cfg, p = self.config, self.config.pruning
         frame_idx, skip = None, None
         for i in range(1, cfg.depth):
             if self.tcep is not None and i == p.tcep_layer:
-                if keep_frames is None:
-                    keep_frames = self.tcep(x2d)
                 skip = x if p.recovery_skip else None
                 x, frame_idx = gather_frames(x, keep_frames, n, j), keep_frames
             if self.mgptp is not None and i == p.mgptp_layer:
                 if frame_idx is None:
                     frame_idx = torch.arange(cfg.frames, device=x.device).expand(n, cfg.frames)
                     skip = x if p.recovery_skip else None
-                x, frame_idx = self.mgptp(x, frame_idx, n, j)
+                x, frame_idx = self.mgptp(x, frame_idx, n, j, tokens=keep_tokens)
             x = self._spatial(i, x, n, j)
             bias = None
             if self.sft_distance_bias is not None and frame_idx is not None:
@@ -105,9 +109,17 @@ class Denoiser(nn.Module):
         x = self.Spatial_norm(self.STEblocks[i](x))
         return x.reshape(n, t, j, c).permute(0, 2, 1, 3).reshape(n * j, t, c)  # (N*J, T, C)
 
-    def plan(self, x2d: torch.Tensor) -> torch.Tensor | None:
-        """TCEP frame plan (N, n1) for 2D input (N, F, J, 2), or None when TCEP is off."""
-        return None if self.tcep is None else self.tcep(x2d)
+    def plan(self, x2d: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The pruning plan of 2D input (N, F, J, 2): ``keep_frames`` (N, n1) when TCEP is on,
+        ``keep_tokens`` (N, f) when MGPTP plans from the 2D poses; {} for D3DP."""
+        out: dict[str, torch.Tensor] = {}
+        score = None
+        if self.tcep is not None:
+            score = self.tcep.scores(x2d)
+            out["keep_frames"] = sorted_topk(score, self.tcep.n1)
+        if self.token_planner is not None:
+            out["keep_tokens"] = self.token_planner(x2d, out.get("keep_frames"), score)
+        return out
 
 
 class DiffusionPoseModel(nn.Module):

@@ -37,12 +37,16 @@ def count_macs(cfg: ModelConfig) -> MacReport:
     att: dict[str, int] = {}
     p = cfg.pruning
     if cfg.tcep_active:
-        lin["tcep"] = f * f * j * cfg.in_chans  # cosine-similarity matmul of the velocity descriptors
+        lin["tcep"] = f * f * j * cfg.in_chans  # cosine-similarity matmul of the velocity descriptors (planner)
     for i in range(cfg.depth):
         n = cfg.frames_at(i)
         if cfg.mgptp_active and i == p.mgptp_layer:
             n_in = cfg.frames_at(i - 1)
-            lin["mgptp"] = n_in * n_in * c + (n_in * c if p.mask_guided else 0)  # Gram matrix + mask head
+            if cfg.planned_tokens:  # Gram matrix of the 2D pose descriptors, in the planner graph
+                lin["mgptp_score"] = n_in * n_in * j * cfg.in_chans
+            else:  # Gram matrix of the frame features + the mask head, in the denoiser
+                lin["mgptp_score"] = n_in * n_in * c
+                lin["mgptp_mask"] = n_in * c if p.mask_guided else 0
         lin[f"pair{i}"] = 2 * _block_linear(cfg, n * j)
         att[f"pair{i}"] = n * 2 * j * j * c + j * 2 * n * n * c  # spatial + temporal attention
     if cfg.prunes:
@@ -52,6 +56,13 @@ def count_macs(cfg: ModelConfig) -> MacReport:
     lin["head"] = f * j * c * 3
     stages = {k: lin.get(k, 0) + att.get(k, 0) for k in list(lin) + [k for k in att if k not in lin]}
     return MacReport(stages=stages, linear=sum(lin.values()), attention=sum(att.values()))
+
+
+def planner_macs(cfg: ModelConfig) -> int:
+    """MACs of the parameter-free planner graph (once per clip when it is separate)."""
+    rep = count_macs(cfg)
+    stages = ("tcep", "mgptp_score") if cfg.planned_tokens else ("tcep",)
+    return sum(rep.stages.get(s, 0) for s in stages)
 
 
 def count_params(cfg: ModelConfig) -> int:

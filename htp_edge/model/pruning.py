@@ -21,9 +21,13 @@ and exposed in :class:`htp_edge.model.config.PruningConfig`:
 * SFT MHSA: the temporal blocks after TCEP attend over the kept frames only, with a learned
   per-block, per-head bias on the original frame-index distance between tokens.
 * MGPTP: HoT-style DPC-kNN (density from the k nearest neighbours, distance to a denser token)
-  on frame descriptors (tokens averaged over joints), scores multiplied by a learned
-  informativeness mask (trained straight-through), top ``f`` kept in temporal order, plus a
-  learned positional embedding.
+  picks the ``f`` most representative pose tokens (frames) among TCEP's, in temporal order,
+  plus a learned positional embedding. ``mgptp_mode="pose2d"`` (the presets) clusters the kept
+  frames' root-relative 2D poses, masked by TCEP (its score weights the density peaks): the
+  choice is made once per clip in the FP32 planner graph, so no DDIM step, hypothesis or
+  reduced-precision engine can change it. ``mgptp_mode="features"`` clusters the frame
+  features inside the denoiser (HoT's TPC), weighted by a learned informativeness mask
+  (trained straight-through); INT8 noise in the features flips its TopK choices.
 * Recovery: HoT's token recovering attention (TRA); the query is the learned per-frame token
   plus, with ``recovery_skip``, the full-frame tokens from just before TCEP.
 
@@ -107,21 +111,60 @@ def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Ten
     return rho * delta
 
 
-class TokenPruner(nn.Module):
-    """MGPTP: keep the f most informative pose tokens (frames) by masked DPC-kNN clustering."""
+class PoseTokenPlanner(nn.Module):
+    """MGPTP's choice from the 2D input: DPC-kNN over the root-relative 2D poses of the frames
+    TCEP kept, weighted by TCEP's score (the mask); -> positions (N, f) within those frames."""
 
-    def __init__(self, dim: int, n_in: int, n_keep: int, k: int, mask_guided: bool) -> None:
+    def __init__(self, n_in: int, n_keep: int, k: int, mask_guided: bool) -> None:
+        super().__init__()
+        self.n_keep, self.k, self.mask_guided = n_keep, min(k, n_in), mask_guided
+        ramp = torch.arange(n_in, dtype=torch.float32) * (1e-4 / n_in)
+        self.register_buffer("tiebreak", ramp, persistent=False)
+
+    def forward(self, x2d: torch.Tensor, keep_frames: torch.Tensor | None, frame_score: torch.Tensor | None):
+        n, f, j, c = x2d.shape
+        if keep_frames is not None:
+            index = keep_frames[:, :, None, None].expand(n, keep_frames.shape[1], j, c)  # (N, n1, J, 2)
+            x2d = x2d.gather(1, index)
+            frame_score = None if frame_score is None else frame_score.gather(1, keep_frames)
+        pose = (x2d - x2d[:, :, :1]).reshape(n, x2d.shape[1], j * c)  # (N, n1, 2J) root-relative
+        score = dpc_knn_scores(pose, self.k, self.tiebreak)
+        if self.mask_guided and frame_score is not None:
+            score = score * frame_score
+        return sorted_topk(score, self.n_keep)
+
+
+class TokenPruner(nn.Module):
+    """MGPTP: keep the f most informative pose tokens (frames) by masked DPC-kNN clustering.
+
+    With ``tokens`` given (planned from the 2D input) it only gathers them; otherwise it scores
+    the frame features itself.
+    """
+
+    def __init__(self, dim: int, n_in: int, n_keep: int, k: int, mask_guided: bool, planned: bool = False) -> None:
         super().__init__()
         self.n_keep, self.k = n_keep, min(k, n_in)
         self.pos_embed_token = nn.Parameter(torch.zeros(1, n_keep, dim))
-        self.mask_head = nn.Linear(dim, 1) if mask_guided else None
+        self.mask_head = nn.Linear(dim, 1) if mask_guided and not planned else None
         if self.mask_head is not None:
             nn.init.zeros_(self.mask_head.weight)
             nn.init.constant_(self.mask_head.bias, 3.0)
         ramp = torch.arange(n_in, dtype=torch.float32) * (1e-4 / n_in)  # >> float noise, << density gaps
         self.register_buffer("tiebreak", ramp, persistent=False)
 
-    def forward(self, x: torch.Tensor, frame_idx: torch.Tensor, n: int, j: int):
+    def forward(self, x: torch.Tensor, frame_idx: torch.Tensor, n: int, j: int, tokens: torch.Tensor | None = None):
+        mask = None
+        if tokens is None:
+            tokens, mask = self._choose(x, n, j)
+        keep = tokens  # (N, f) positions among the current frames
+        out = gather_frames(x, keep, n, j) + self.pos_embed_token
+        if mask is not None and self.training:  # straight-through: value 1, gradient to the mask
+            m = mask.gather(1, keep)  # (N, f)
+            gate = (1.0 + m - m.detach())[:, None, :, None].expand(n, j, self.n_keep, 1)  # (N, J, f, 1)
+            out = out * gate.reshape(n * j, self.n_keep, 1)
+        return out, frame_idx.gather(1, keep)
+
+    def _choose(self, x: torch.Tensor, n: int, j: int):
         t, c = x.shape[1], x.shape[2]
         desc = x.reshape(n, j, t, c).mean(1)  # (N, T, C) frame descriptors
         score = dpc_knn_scores(desc.detach(), self.k, self.tiebreak)
@@ -129,13 +172,7 @@ class TokenPruner(nn.Module):
         if self.mask_head is not None:
             mask = torch.sigmoid(self.mask_head(desc)).squeeze(-1)  # (N, T)
             score = score * mask.detach()
-        keep = sorted_topk(score, self.n_keep)  # (N, f)
-        out = gather_frames(x, keep, n, j) + self.pos_embed_token
-        if mask is not None and self.training:  # straight-through: value 1, gradient to the mask
-            m = mask.gather(1, keep)  # (N, f)
-            gate = (1.0 + m - m.detach())[:, None, :, None].expand(n, j, self.n_keep, 1)  # (N, J, f, 1)
-            out = out * gate.reshape(n * j, self.n_keep, 1)
-        return out, frame_idx.gather(1, keep)
+        return sorted_topk(score, self.n_keep), mask
 
 
 class TokenRecovery(nn.Module):

@@ -64,6 +64,14 @@ def excluded_node_names(model, patterns: Sequence[str]) -> list[str]:
             if n.op_type in QUANTIZED_OP_TYPES and any(p in n.name for p in patterns)]
 
 
+def activation_matmul_names(model) -> list[str]:
+    """MatMul nodes whose two inputs are both activations (attention's Q K^T and A V)."""
+    constants = {i.name for i in model.graph.initializer}
+    constants |= {o for n in model.graph.node if n.op_type == "Constant" for o in n.output}
+    return [n.name for n in model.graph.node
+            if n.op_type == "MatMul" and not any(i in constants for i in n.input)]
+
+
 class _FeedReader:
     """ONNX Runtime ``CalibrationDataReader`` over a list of feeds."""
 
@@ -104,12 +112,16 @@ def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str
                       exclude_name_patterns: Sequence[str] = DEFAULT_EXCLUDE_NAME_PATTERNS,
                       calibrate_method: str = "minmax", per_channel: bool = False,
                       preprocess: bool = True,
-                      calibration_sha256: str | None = None) -> Int8Report:
+                      calibration_sha256: str | None = None,
+                      quantize_attention: bool = False) -> Int8Report:
     """Calibrated static INT8 with explicit symmetric Q/DQ on MatMul/Gemm (the TensorRT format).
 
     ``calibration_feeds``: representative inputs (e.g. real 2D keypoints with noisy 3D poses at
     sampled timesteps); their :func:`~htp_edge.precision.metadata.sha256_arrays` hash is stored
-    in the model (``calibration_sha256``, when given, must equal it). Raises
+    in the model (``calibration_sha256``, when given, must equal it). With ``quantize_attention``
+    False (default) only weight GEMMs (Linear layers) get Q/DQ; the activation-by-activation
+    attention matmuls stay in float, where softmax probabilities quantised to amax/127 steps
+    lose the small weights. Raises
     :class:`HtpEdgeError` if any zero point is non-zero or an excluded node got quantised.
     """
     import onnx
@@ -128,8 +140,10 @@ def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str
     source_sha = sha256_file(in_path)
     with tempfile.TemporaryDirectory() as tmp:
         src = _preprocess(in_path, Path(tmp)) if preprocess else Path(in_path)
-        excluded = excluded_node_names(onnx.load(str(src), load_external_data=False),
-                                       exclude_name_patterns)
+        graph = onnx.load(str(src), load_external_data=False)
+        excluded = excluded_node_names(graph, exclude_name_patterns)
+        if not quantize_attention:
+            excluded = sorted(set(excluded) | set(activation_matmul_names(graph)))
         raw = Path(tmp) / "int8.onnx"
         with contextlib.redirect_stdout(io.StringIO()):  # the calibrators print progress
             quantize_static(
@@ -146,6 +160,7 @@ def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str
     recipe = {"tool": "onnxruntime.quantize_static", "format": "QDQ", "activation": "QInt8",
               "weight": "QInt8", "symmetric": True, "per_channel": per_channel,
               "calibrate_method": calibrate_method, "op_types": list(QUANTIZED_OP_TYPES),
+              "quantize_attention": quantize_attention,
               "exclude_name_patterns": list(exclude_name_patterns), "preprocess": preprocess,
               "calibration_feeds": len(feeds)}
     write_metadata(model, "int8-qdq", source_onnx_sha256=source_sha,

@@ -53,7 +53,7 @@ def from_onnx(path: Path, backend: str, **options) -> GraphSet:
                            f"(or build an engine: htp-edge build --onnx {path} --out FILE.engine), got {backend!r}.")
     meta = onnx_meta(path)
     planner_path = path.with_suffix(".planner.onnx")
-    planner = make_runner("onnxruntime", planner_path, **options) if meta.get("n1") else None
+    planner = make_runner("onnxruntime", planner_path, **options) if _has_planner(meta) else None
     if planner is not None and not planner_path.is_file():
         raise HtpEdgeError(f"onnx: {path.name} needs its TCEP planner graph {planner_path.name} beside it. "
                            f"Re-export with `htp-edge export`.")
@@ -71,7 +71,7 @@ def from_engine(path: Path, backend: str, **options) -> GraphSet:
         raise HtpEdgeError(f"engine: {path.name} has no manifest with graph metadata ({manifest.name}). "
                            f"Build it with `htp-edge build`, which writes the manifest.")
     planner = None
-    if meta.get("n1"):
+    if _has_planner(meta):
         for cand, kind in ((path.with_suffix(".planner.engine"), "tensorrt"), (path.with_suffix(".planner.onnx"), "onnxruntime")):
             if cand.is_file():
                 planner = make_runner(kind, cand)
@@ -131,11 +131,17 @@ def _torch_graphs(name: str, hypotheses: int, flip: bool, clips: int, **options)
     gmeta = graph_meta(den, cfg, "denoiser", {"checkpoint": str(name)})
     gmeta["batch"] = None  # eager torch takes any batch
     outputs = ("pose_3d", "kept_frames") if den.config.prunes else ("pose_3d",)
-    runner = make_runner("torch", DenoiserGraph(den), output_names=outputs, **options)
+    graph = DenoiserGraph(den)
+    runner = make_runner("torch", graph, input_names=graph.input_names, output_names=outputs, **options)
     planner = None
-    if den.tcep is not None:
-        planner = make_runner("torch", PlannerGraph(den), input_names=("keypoints_2d",), output_names=("keep_frames",), **options)
+    if den.config.has_planner:
+        pgraph = PlannerGraph(den)
+        planner = make_runner("torch", pgraph, input_names=("keypoints_2d",), output_names=pgraph.output_names, **options)
     return GraphSet(runner, planner, gmeta, str(name))
+
+
+def _has_planner(meta: dict) -> bool:
+    return bool(meta.get("planner", meta.get("n1")))
 
 
 def open_graphs(source, backend: str = "onnxruntime", hypotheses: int = 1, flip: bool = True, clips: int = 1,

@@ -76,7 +76,7 @@ class Lifter:
         self.sampler = DDIMSampler(SamplerConfig(steps=steps, hypotheses=config.hypotheses, flip=config.flip))
         self.last_timings: dict[str, float] = {}
         self.last_kept: np.ndarray | None = None
-        self.last_plan: np.ndarray | None = None
+        self.last_plan: dict[str, np.ndarray] = {}
         graphs.activate()
 
     @classmethod
@@ -143,25 +143,22 @@ class Lifter:
             kept.append(k)
             plans.append(p)
         self.last_kept = kept[-1] if kept else None
-        self.last_plan = None if plans[-1] is None else np.concatenate(plans)[: len(clips)]
+        self.last_plan = {k: np.concatenate([p[k] for p in plans])[: len(clips)] for k in plans[-1]}
         return np.concatenate(outs)
 
     # -- one fixed batch of clips --------------------------------------------------------------
     def _run_group(self, group: np.ndarray, rng, clock: _Clock):
         t0 = time.perf_counter()
-        plan = None
+        plan = {}
         if self.graphs.planner is not None:
-            plan = self.graphs.planner.infer({"keypoints_2d": group})["keep_frames"]
+            plan = self.graphs.planner.infer({"keypoints_2d": group})
             clock.time("plan", t0)
         if self.unrolled:
             return self._run_unrolled(group, plan, rng, clock)
         kept = []
 
         def denoise(x2d, x_t, t, p):
-            feed = {"keypoints_2d": x2d, "noisy_pose": x_t, "timestep": t}
-            if p is not None:
-                feed["keep_frames"] = p
-            out = self.graphs.denoiser.infer(feed)
+            out = self.graphs.denoiser.infer({"keypoints_2d": x2d, "noisy_pose": x_t, "timestep": t, **p})
             for name, ms in self.graphs.denoiser.last_timings.items():
                 clock.add(f"denoise.{name}" if name != "compute" else "denoise", ms)
             kept.append(out.get("kept_frames"))
@@ -177,9 +174,7 @@ class Lifter:
     def _run_unrolled(self, group, plan, rng, clock: _Clock):
         s = self.sampler.config
         noise = rng.standard_normal((s.steps, len(group), s.hypotheses, self.frames, self.joints, 3)).astype(np.float32)
-        feed = {"keypoints_2d": group, "noise": noise}
-        if plan is not None:
-            feed["keep_frames"] = plan
+        feed = {"keypoints_2d": group, "noise": noise, **plan}
         t0 = time.perf_counter()
         out = self.graphs.denoiser.infer(feed)["pose_3d"]
         clock.time("denoise", t0)

@@ -19,12 +19,15 @@ def test_tiny_htp_export_passes_every_check(tiny_htp_onnx):
     path, rep = tiny_htp_onnx
     assert rep["opset"] == 17 and rep["max_abs_diff_vs_torch"] <= 1e-4 and rep["kept_indices_identical"]
     assert rep["inputs"] == {"keypoints_2d": [4, 9, 17, 2], "noisy_pose": [4, 9, 17, 3], "timestep": [4],
-                             "keep_frames": [4, 6]}
+                             "keep_frames": [4, 6], "keep_tokens": [4, 3]}
     assert rep["outputs"] == {"pose_3d": [4, 9, 17, 3], "kept_frames": [4, 3]}
     assert abs(rep["graph_vs_analytic"] - 1) < 0.01
     assert check_onnx(path).ok and check_onnx(path.with_suffix(".planner.onnx")).ok
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert not ops & {"NonZero", "Loop", "If", "RandomNormal", "RandomUniform", "RandomNormalLike"}
+    assert "TopK" not in ops  # every choice is made once per clip in the FP32 planner graph
+    planner_outputs = [o.name for o in onnx.load(str(path.with_suffix(".planner.onnx"))).graph.output]
+    assert planner_outputs == ["keep_frames", "keep_tokens"]
     meta = read_graph_meta(path)
     assert meta["batch"] == 4 and meta["hypotheses"] == 2 and meta["flip"] and meta["n1"] == 6
     assert json.loads(path.with_suffix(".json").read_text())["onnx"] == str(path)
@@ -34,6 +37,7 @@ def test_unrolled_sampler_export(tiny_htp_ckpt, tmp_path):
     rep = export_onnx(ExportConfig(model="htp", checkpoint=str(tiny_htp_ckpt), unrolled_steps=2, flip=False),
                       tmp_path / "s.onnx", progress=lambda m: None)
     assert rep["inputs"]["noise"] == [2, 1, 1, 9, 17, 3] and rep["max_abs_diff_vs_torch"] <= 1e-4
+    assert (tmp_path / "s.planner.onnx").is_file()
     assert read_graph_meta(tmp_path / "s.onnx")["kind"] == "sampler"
 
 
@@ -69,3 +73,12 @@ def test_bad_export_config():
         ExportConfig(opset=18)
     with pytest.raises(HtpEdgeError, match="hypotheses"):
         ExportConfig(hypotheses=0)
+
+
+def test_feature_scored_mgptp_exports_with_identical_choices(tmp_path):
+    from htp_edge.model.checkpoint import save_checkpoint
+    from tests.conftest import TINY_HTP_FEATURES
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "f.pt", DiffusionPoseModel(TINY_HTP_FEATURES))
+    rep = export_onnx(ExportConfig(model="htp", checkpoint=str(ckpt)), tmp_path / "f.onnx", progress=lambda m: None)
+    assert rep["kept_indices_identical"] and rep["op_counts"].get("TopK", 0) >= 2

@@ -8,7 +8,7 @@ from htp_edge.errors import HtpEdgeError
 from htp_edge.model.config import ModelConfig, PruningConfig, preset
 from htp_edge.model.denoiser import Denoiser, DiffusionPoseModel
 from htp_edge.model.macs import count_params
-from tests.conftest import TINY, TINY_HTP
+from tests.conftest import TINY, TINY_HTP, TINY_HTP_FEATURES
 
 
 def _inputs(cfg, n=2, seed=0):
@@ -31,7 +31,7 @@ def test_d3dp_state_dict_layout():
     assert len(buffers) == 12 and all(sd[k].dtype == torch.float64 and sd[k].shape == (1000,) for k in buffers)
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_HTP], ids=["d3dp", "htp"])
+@pytest.mark.parametrize("cfg", [TINY, TINY_HTP, TINY_HTP_FEATURES], ids=["d3dp", "htp", "htp-features"])
 def test_shapes_and_kept_indices(cfg):
     net = Denoiser(cfg).eval()
     x2d, xt, t = _inputs(cfg)
@@ -41,8 +41,11 @@ def test_shapes_and_kept_indices(cfg):
         assert kept.shape == (2, cfg.pruning.f)
         assert torch.all(kept[:, 1:] > kept[:, :-1])  # temporal order, unique
         plan = net.plan(x2d)
-        assert plan.shape == (2, cfg.pruning.n1)
-        assert set(kept[0].tolist()) <= set(plan[0].tolist())  # MGPTP keeps a subset of TCEP's frames
+        assert plan["keep_frames"].shape == (2, cfg.pruning.n1)
+        assert set(kept[0].tolist()) <= set(plan["keep_frames"][0].tolist())  # MGPTP keeps a subset of TCEP's
+        if cfg.planned_tokens:
+            assert plan["keep_tokens"].shape == (2, cfg.pruning.f)
+            assert torch.equal(kept, plan["keep_frames"].gather(1, plan["keep_tokens"]))
     else:
         assert kept is None
 
@@ -59,7 +62,15 @@ def test_pruning_off_is_exactly_d3dp():
 def test_explicit_plan_matches_internal_plan():
     net = Denoiser(TINY_HTP).eval()
     x2d, xt, t = _inputs(TINY_HTP)
-    assert torch.equal(net(x2d, xt, t), net(x2d, xt, t, keep_frames=net.plan(x2d)))
+    assert torch.equal(net(x2d, xt, t), net(x2d, xt, t, **net.plan(x2d)))
+
+
+def test_planned_tokens_do_not_depend_on_the_noisy_pose_or_step():
+    net = Denoiser(TINY_HTP).eval()
+    x2d, xt, t = _inputs(TINY_HTP)
+    _, a = net(x2d, xt, t, return_kept=True)
+    _, b = net(x2d, torch.randn_like(xt), t.flip(0), return_kept=True)
+    assert torch.equal(a, b)
 
 
 def test_plan_is_invariant_to_flip():
@@ -68,7 +79,8 @@ def test_plan_is_invariant_to_flip():
     x2d = np.random.default_rng(1).normal(size=(3, 27, 17, 2)).cumsum(1).astype(np.float32)
     a = net.plan(torch.from_numpy(x2d))
     b = net.plan(torch.from_numpy(flip_pose(x2d)))
-    assert torch.equal(a, b)
+    assert a.keys() == {"keep_frames", "keep_tokens"}
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_seeded_construction_is_deterministic():
@@ -81,8 +93,8 @@ def test_seeded_construction_is_deterministic():
 
 
 def test_gradients_reach_new_htp_parameters():
-    net = Denoiser(TINY_HTP).train()
-    x2d, xt, t = _inputs(TINY_HTP)
+    net = Denoiser(TINY_HTP_FEATURES).train()
+    x2d, xt, t = _inputs(TINY_HTP_FEATURES)
     net(x2d, xt, t).square().sum().backward()
     assert net.mgptp.mask_head.weight.grad.abs().sum() > 0
     assert net.sft_distance_bias.grad.abs().sum() > 0

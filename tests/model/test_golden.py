@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from htp_edge.model.denoiser import Denoiser
-from tests.conftest import TINY, TINY_HTP
+from tests.conftest import TINY, TINY_HTP, TINY_HTP_FEATURES
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_tiny.npz"
 
@@ -19,7 +19,7 @@ def _outputs() -> dict:
     x2d = rng.normal(size=(2, 9, 17, 2)).cumsum(1).astype(np.float32) * 0.1
     xt = rng.normal(size=(2, 9, 17, 3)).astype(np.float32)
     t = np.array([999.0, 199.0], dtype=np.float32)
-    for cfg in (TINY, TINY_HTP):
+    for cfg in (TINY, TINY_HTP, TINY_HTP_FEATURES):
         torch.manual_seed(0)
         net = Denoiser(cfg).eval()
         with torch.no_grad():

@@ -6,7 +6,7 @@ from htp_edge.model.config import preset
 from htp_edge.model.denoiser import Denoiser
 from htp_edge.model.layers import Attention, CrossAttention
 from htp_edge.model.macs import count_macs
-from tests.conftest import TINY, TINY_HTP
+from tests.conftest import TINY, TINY_HTP, TINY_HTP_FEATURES
 
 
 def _hooked_macs(cfg) -> int:
@@ -33,10 +33,11 @@ def _hooked_macs(cfg) -> int:
     return total[0]
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_HTP, preset("htp-small")], ids=["d3dp", "htp", "htp-small"])
+@pytest.mark.parametrize("cfg", [TINY, TINY_HTP, TINY_HTP_FEATURES, preset("htp-small")],
+                         ids=["d3dp", "htp", "htp-features", "htp-small"])
 def test_analytic_count_matches_hooks(cfg):
     rep = count_macs(cfg)
-    scoring = rep.stages.get("tcep", 0) + rep.stages.get("mgptp", 0) - (cfg.embed_dim * cfg.frames_at(cfg.pruning.mgptp_layer - 1) if cfg.prunes else 0)
+    scoring = rep.stages.get("tcep", 0) + rep.stages.get("mgptp_score", 0)
     # hooks see Linear layers and attention, not the parameter-free scoring matmuls of TCEP/MGPTP
     assert _hooked_macs(cfg) == rep.total - scoring
 
