@@ -200,4 +200,14 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
             os.replace(planner, out.with_suffix(".planner.onnx"))
         os.replace(sidecar, out.with_suffix(".json"))
         os.replace(path, out)
+    _default_mode(out, out.with_suffix(".planner.onnx"), out.with_suffix(".json"))
     return result
+
+
+def _default_mode(*paths: Path) -> None:
+    """Temp files are created 0600; give the artifacts the mode the umask would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in paths:
+        if p.exists():
+            os.chmod(p, 0o666 & ~umask)
