@@ -39,7 +39,8 @@ def main(argv=None) -> int:
     with torch.no_grad():
         score = den.tcep.scores(x2d)[0].numpy()
         plan = den.plan(x2d)
-        _, kept = den(x2d, torch.randn(1, f, 17, 3), torch.tensor([999.0]), plan, return_kept=True)
+        _, kept = den(x2d, torch.randn(1, f, 17, 3), torch.tensor([999.0]), return_kept=True, **plan)
+        plan = plan["keep_frames"]
     speed = np.r_[0, np.linalg.norm(np.diff(clips[args.clip], axis=0), axis=-1).mean(-1)]
     fig, ax = plt.subplots(figsize=(9, 3.4))
     t = np.arange(f)
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
                label=f"TCEP keeps {plan.shape[1]}")
     if kept is not None:
         ax.scatter(kept[0].numpy(), np.full(kept.shape[1], 1.16), marker="v", s=40, color="tab:red",
-                   label=f"MGPTP keeps {kept.shape[1]} (x_t at t=999)")
+                   label=f"MGPTP keeps {kept.shape[1]}")
     ax.set_xlabel("frame in clip")
     ax.set_ylim(0, 1.25)
     ax.set_title(f"{seq.name}, clip {args.clip}: frames kept by HTP ({args.checkpoint})")
