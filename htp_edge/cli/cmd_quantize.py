@@ -16,6 +16,8 @@ def add_arguments(p) -> None:
                                                        "default.json) or a recorded calibration .npz")
     p.add_argument("--calibrate-method", default="minmax", choices=["minmax", "percentile", "entropy"])
     p.add_argument("--calibration-dir", default="calibration/out", help="where a recorded set is written")
+    p.add_argument("--float-pairs", type=int, default=1,
+                   help="INT8: keep the first N block pairs (full-frame, before pruning) in float (default 1)")
     p.add_argument("--out", required=True, help="output .onnx")
 
 
@@ -31,7 +33,7 @@ def run(args) -> dict:
         raise HtpEdgeError(f"quantize: --out must be an .onnx file, got {args.out!r}.")
     meta = read_graph_meta(src)
     report = quantize(src, out, args.precision, calibration=args.calibration, method=args.calibrate_method,
-                      calibration_dir=args.calibration_dir, progress=not args.json)
+                      calibration_dir=args.calibration_dir, progress=not args.json, float_pairs=args.float_pairs)
     copy_graph_meta(out, meta)
     planner = src.with_suffix(".planner.onnx")
     if planner.is_file():  # the token-scoring planner stays FP32
