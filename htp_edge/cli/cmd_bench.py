@@ -68,10 +68,10 @@ def _model_source(args, cfg):
     from htp_edge.model.checkpoint import save_checkpoint
     from htp_edge.model.config import preset
     from htp_edge.model.denoiser import DiffusionPoseModel
-    from htp_edge.runtime.artifacts import cache_dir
+    from htp_edge.data.cache import default_cache_dir
     import torch
     mcfg = preset(args.model, args.frames)
-    path = cache_dir() / "random" / f"{mcfg.tag()}_seed0.pt"
+    path = default_cache_dir() / "random" / f"{mcfg.tag()}_seed0.pt"
     if not path.is_file():
         torch.manual_seed(0)
         save_checkpoint(path, DiffusionPoseModel(mcfg))

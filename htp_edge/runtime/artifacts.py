@@ -6,10 +6,10 @@ metadata written at export (model config, batch layout). Only the torch paths im
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from htp_edge.data.cache import default_cache_dir
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends import Runner, make_runner
 
@@ -34,12 +34,6 @@ class GraphSet:
         for r in (self.denoiser, self.planner):
             if r is not None:
                 r.deactivate()
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("HTP_EDGE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "htp_edge")
-    return Path(base)
 
 
 def onnx_meta(path: Path) -> dict:
@@ -97,7 +91,7 @@ def cached_export(name: str, hypotheses: int, flip: bool, clips: int) -> Path:
     from htp_edge.precision.metadata import sha256_file
     ckpt = resolve_checkpoint(name)
     key = f"{Path(name).stem}_{sha256_file(ckpt)[:12]}_c{clips}_h{hypotheses}_{'flip' if flip else 'noflip'}"
-    out = cache_dir() / "onnx" / f"{key}.onnx"
+    out = default_cache_dir() / "onnx" / f"{key}.onnx"
     if out.is_file():
         return out
     try:
