@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Copy a trained checkpoint into the package for bundling: weights + record, no optimizer state.
+"""Copy a trained checkpoint into the package for bundling (weights + record, no optimizer state)
+and export its ONNX in the default layout, so that bundled names run without torch.
 
 usage: python scripts/bundle_checkpoint.py out/htp-small.pt htp-small [--record eval.json]
 """
@@ -25,6 +26,12 @@ def main(argv=None) -> int:
     dst = save_checkpoint(BUNDLED_DIR / f"{args.name}.pt", net, epoch=len(meta.get("history", [])), lr=0.0,
                           optimizer=None, record=record)
     print(f"wrote {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
+    from htp_edge.export.config import ExportConfig
+    from htp_edge.export.onnx_export import export_onnx
+    onnx = BUNDLED_DIR / f"{args.name}_c1_h1_flip.onnx"  # the torch-free runtime's default layout
+    export_onnx(ExportConfig(model=net.config.name, checkpoint=str(dst)), onnx, progress=lambda m: None)
+    onnx.with_suffix(".json").unlink()
+    print(f"wrote {onnx}")
     return 0
 
 

@@ -86,9 +86,13 @@ def from_checkpoint(name: str, backend: str, hypotheses: int, flip: bool, clips:
 
 
 def cached_export(name: str, hypotheses: int, flip: bool, clips: int) -> Path:
-    """Export a checkpoint once into the cache (needs torch), keyed by its content hash and layout."""
-    from htp_edge.model.checkpoint import resolve_checkpoint
+    """The ONNX of a checkpoint: shipped with the package for the bundled names in the default
+    layout (no torch needed), else exported once into the cache (needs torch)."""
+    from htp_edge.model.checkpoint import BUNDLED_DIR, resolve_checkpoint
     from htp_edge.precision.metadata import sha256_file
+    shipped = BUNDLED_DIR / f"{name}_c{clips}_h{hypotheses}_{'flip' if flip else 'noflip'}.onnx"
+    if shipped.is_file():
+        return shipped
     ckpt = resolve_checkpoint(name)
     key = f"{Path(name).stem}_{sha256_file(ckpt)[:12]}_c{clips}_h{hypotheses}_{'flip' if flip else 'noflip'}"
     out = default_cache_dir() / "onnx" / f"{key}.onnx"
