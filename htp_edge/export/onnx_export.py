@@ -18,7 +18,7 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.config import ExportConfig
-from htp_edge.export.meta import read_graph_meta, write_graph_meta  # noqa: F401 (re-exported)
+from htp_edge.export.meta import write_graph_meta
 
 
 def load_for_export(cfg: ExportConfig):
@@ -53,7 +53,7 @@ def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
     return feed
 
 
-def _with_plan(net, feed: dict, cfg: ExportConfig) -> dict:
+def _with_plan(net, feed: dict) -> dict:
     """Add the plan inputs, computed by the torch planner from the feed's (per-clip) 2D."""
     import torch
     with torch.no_grad():
@@ -118,7 +118,7 @@ def parity(path: Path, module, net, cfg: ExportConfig, trials: int = 2) -> dict:
     """ORT FP32 vs torch on fresh random inputs: max abs diff and kept-index agreement."""
     worst, agree = 0.0, True
     for trial in range(trials):
-        feed = _with_plan(net, example_inputs(net, cfg, seed=1000 + trial), cfg)
+        feed = _with_plan(net, example_inputs(net, cfg, seed=1000 + trial))
         ref, got = torch_outputs(module, feed), ort_outputs(path, feed)
         worst = max(worst, float(np.abs(ref["pose_3d"] - got["pose_3d"]).max()))
         if "kept_frames" in ref:
@@ -163,7 +163,7 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
     module = build_graph_module(net, cfg)
     kind = "sampler" if cfg.unrolled_steps else "denoiser"
     meta = graph_meta(net, cfg, kind, origin)
-    feed = _with_plan(net, example_inputs(net, cfg, seed=cfg.seed), cfg)
+    feed = _with_plan(net, example_inputs(net, cfg, seed=cfg.seed))
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmpdir = Path(tmp)
         progress(f"export: tracing {meta['tag']} ({kind}, batch {cfg.batch}) ...")

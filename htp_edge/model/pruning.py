@@ -67,7 +67,8 @@ def gather_frames(x: torch.Tensor, idx: torch.Tensor, n: int, j: int) -> torch.T
 
 
 class TemporalPlanner(nn.Module):
-    """TCEP: a parameter-free frame plan from 2D motion; (N, F, J, 2) -> indices (N, n1)."""
+    """TCEP: parameter-free per-frame scores from 2D motion, (N, F, J, 2) -> (N, F); the plan keeps
+    the top ``n1`` (see :meth:`htp_edge.model.denoiser.Denoiser.plan`)."""
 
     def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float) -> None:
         super().__init__()
@@ -91,9 +92,6 @@ class TemporalPlanner(nn.Module):
         saliency = speed / (speed.mean(1, keepdim=True) + 1e-6) * (1.0 - redundancy).clamp_min(0.0)
         saliency = saliency / (saliency.max(1, keepdim=True).values + 1e-6)
         return self.alpha * saliency + (1.0 - self.alpha + 1e-3) * self.coverage
-
-    def forward(self, x2d: torch.Tensor) -> torch.Tensor:
-        return sorted_topk(self.scores(x2d), self.n1)
 
 
 def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ class TorchRunner(Runner):
 
     backend = "torch"
 
-    def __init__(self, artifact, input_names=("keypoints_2d", "noisy_pose", "timestep", "keep_frames"),
+    def __init__(self, artifact, input_names=("keypoints_2d", "noisy_pose", "timestep"),
                  output_names=("pose_3d", "kept_frames"), device: str = "cpu", threads: int = 0) -> None:
         super().__init__()
         self.module = artifact
