@@ -1,6 +1,7 @@
 """`htp-edge train`: train a small denoiser on the real-motion train split (D3DP's objective)."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 HELP = "train d3dp or htp on the real-motion train split; writes a D3DP-layout checkpoint"
@@ -15,6 +16,10 @@ def add_arguments(p) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate (D3DP trains with 0.1)")
+    p.add_argument("--part-mix", type=float, default=0.5,
+                   help="chance a training chunk takes arms/legs/head from other chunks (0 turns it off)")
+    p.add_argument("--limb-rotation", type=float, default=25.0,
+                   help="largest random limb rotation in degrees (0 turns it off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
@@ -23,6 +28,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> dict:
+    from htp_edge.data.augment import AugmentConfig
     from htp_edge.model.config import preset
     from htp_edge.train.data import motion_batches
     from htp_edge.train.trainer import TrainConfig, train
@@ -31,10 +37,12 @@ def run(args) -> dict:
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                       drop_path_rate=args.drop_path,
                       threads=args.threads)
-    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir)
+    augment = AugmentConfig(part_mix_prob=args.part_mix, rotation_prob=0.3 if args.limb_rotation > 0 else 0.0,
+                            rotation_deg=args.limb_rotation)
+    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
-                   evaluate=evaluate)
+                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment)})
     result.setdefault("val_mpjpe_mm", None)
     return result
 

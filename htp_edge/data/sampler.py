@@ -6,6 +6,7 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
+from htp_edge.data.augment import AugmentConfig, augment_pose
 from htp_edge.data.camera import CameraConfig, sample_camera
 from htp_edge.data.motion import MotionClip
 from htp_edge.data.synth import SynthConfig, mirror_pair, synthesize
@@ -25,6 +26,8 @@ class SamplerConfig:
         bone_scale: each bone's length (left/right alike) is scaled by a factor drawn from
             this range per chunk, on top of one overall body scale from the same range: new
             subjects' proportions (the test climber's limbs differ from the training climber's).
+        augment: pose augmentation (part mixing across chunks, limb rotations), applied before
+            the bone rescaling; ``AugmentConfig.none()`` turns it off.
         balance_sources: draw each source (climbing, DeepMimic) equally often; otherwise in
             proportion to its frame count. Within a source, clips are drawn by frame count.
         camera: virtual camera distribution (one camera per chunk, aimed at its mean root).
@@ -36,6 +39,7 @@ class SamplerConfig:
     mirror_prob: float = 0.5
     bone_scale: tuple[float, float] = (0.9, 1.1)
     balance_sources: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
 
@@ -118,7 +122,8 @@ class TrainSampler:
 
     def _example(self) -> tuple[np.ndarray, np.ndarray]:
         """One (F, 17, 2) normalised 2D / (F, 17, 3) camera-frame 3D pair."""
-        chunk = rescale_bones(self._chunk(), self.rng, self.config.bone_scale)
+        chunk = augment_pose(self._chunk(), self.rng, self.config.augment, self._chunk)
+        chunk = rescale_bones(chunk, self.rng, self.config.bone_scale)
         camera = sample_camera(self.rng, self.config.camera, chunk)
         synth = synthesize(chunk, camera, self.rng, self.config.synth)
         kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)

@@ -51,9 +51,10 @@ Batches = Callable[[np.random.Generator], Iterator[tuple[np.ndarray, np.ndarray]
 
 
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
-          progress: bool = True, evaluate: Callable | None = None, model_config=None) -> dict:
+          progress: bool = True, evaluate: Callable | None = None, model_config=None,
+          data_record: dict | None = None) -> dict:
     """Train ``cfg.model`` (or ``model_config``) on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3));
-    checkpoint each epoch."""
+    checkpoint each epoch. ``data_record`` (e.g. the augmentation settings) is stored with it."""
     import dataclasses
 
     import torch
@@ -81,7 +82,8 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         net.train()
         losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": round(time.time() - t_start, 1)})
-        record = {"train_config": dataclasses.asdict(cfg), "history": history, "final_loss": history[-1]["loss"]}
+        record = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history,
+                  "final_loss": history[-1]["loss"]}
         save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch - 1),
                         optimizer=opt.state_dict(), record=record)
     net.eval()
@@ -91,7 +93,8 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         result.update(evaluate(out))
         final, _ = load_model(out)
         save_checkpoint(out, final, epoch=cfg.epochs, lr=0.0, optimizer=None,
-                        record={"train_config": dataclasses.asdict(cfg), "history": history,
+                        record={"train_config": dataclasses.asdict(cfg), "data": data_record or {},
+                                "history": history,
                                 "final_loss": result["final_loss"],
                                 **{k: v for k, v in result.items() if k.startswith("val_")}})
     return result
