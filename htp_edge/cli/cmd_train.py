@@ -20,6 +20,8 @@ def add_arguments(p) -> None:
                    help="chance a training chunk takes arms/legs/head from other chunks (0 turns it off)")
     p.add_argument("--limb-rotation", type=float, default=25.0,
                    help="largest random limb rotation in degrees (0 turns it off)")
+    p.add_argument("--tilt", type=float, default=60.0,
+                   help="largest random lean of the whole body in degrees, half the chunks (0 turns it off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
@@ -38,7 +40,8 @@ def run(args) -> dict:
                       drop_path_rate=args.drop_path,
                       threads=args.threads)
     augment = AugmentConfig(part_mix_prob=args.part_mix, rotation_prob=0.3 if args.limb_rotation > 0 else 0.0,
-                            rotation_deg=args.limb_rotation)
+                            rotation_deg=args.limb_rotation, tilt_prob=0.5 if args.tilt > 0 else 0.0,
+                            tilt_deg=args.tilt)
     batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),

@@ -8,6 +8,8 @@ Two operations on (F, 17, 3) world positions, both keeping every bone length:
   lengths. Climbing arms on a dancing body, a kick on a climber.
 * **limb rotation** -- a joint's subtree (below a shoulder, elbow, hip, knee, or the upper body
   above the spine) is turned about that joint by one random rotation for the whole chunk.
+* **tilt** -- the whole chunk leans about a random horizontal axis through its mean root: bodies
+  on a steep wall, bending, lying and getting up are seen at every angle, not only upright.
 """
 from __future__ import annotations
 
@@ -45,27 +47,32 @@ class AugmentConfig:
         part_prob: when mixing, the chance of each part (arms, legs, head) to be replaced.
         rotation_prob: chance per pivot joint of turning its subtree.
         rotation_deg: largest rotation angle of a limb subtree (the torso uses a third).
+        tilt_prob: chance that the whole chunk is tilted.
+        tilt_deg: largest tilt angle of the whole chunk away from its recorded orientation.
     """
 
     part_mix_prob: float = 0.5
     part_prob: float = 0.4
     rotation_prob: float = 0.3
     rotation_deg: float = 25.0
+    tilt_prob: float = 0.5
+    tilt_deg: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("part_mix_prob", "part_prob", "rotation_prob"):
+        for name in ("part_mix_prob", "part_prob", "rotation_prob", "tilt_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise HtpEdgeError(f"augment config: bad {name}. Expected a probability in [0, 1], got {value}. "
                                    f"Use e.g. 0.5.")
-        if not 0.0 <= self.rotation_deg <= 180.0:
-            raise HtpEdgeError(f"augment config: bad rotation_deg. Expected 0..180 degrees, got "
-                               f"{self.rotation_deg}. Use e.g. 25.")
+        for name in ("rotation_deg", "tilt_deg"):
+            if not 0.0 <= getattr(self, name) <= 180.0:
+                raise HtpEdgeError(f"augment config: bad {name}. Expected 0..180 degrees, got "
+                                   f"{getattr(self, name)}. Use e.g. 25.")
 
     @classmethod
     def none(cls) -> "AugmentConfig":
         """No pose augmentation."""
-        return cls(part_mix_prob=0.0, rotation_prob=0.0)
+        return cls(part_mix_prob=0.0, rotation_prob=0.0, tilt_prob=0.0)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -103,10 +110,7 @@ def mix_part(receiver: np.ndarray, donor: np.ndarray, chain: tuple[int, ...]) ->
 
 def random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
     """A (3, 3) rotation about a uniformly random axis by an angle uniform in [-max_deg, max_deg]."""
-    axis = _unit(rng.normal(size=3))
-    angle = np.deg2rad(rng.uniform(-max_deg, max_deg))
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)  # Rodrigues
+    return axis_rotation(_unit(rng.normal(size=3)), np.deg2rad(rng.uniform(-max_deg, max_deg)))
 
 
 def rotate_subtree(positions: np.ndarray, pivot: int, rotation: np.ndarray) -> np.ndarray:
@@ -116,6 +120,21 @@ def rotate_subtree(positions: np.ndarray, pivot: int, rotation: np.ndarray) -> n
     centre = positions[:, pivot:pivot + 1]  # (F, 1, 3)
     out[:, moved] = centre + (positions[:, moved] - centre) @ rotation.T
     return out
+
+
+def axis_rotation(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    """The (3, 3) rotation about the unit vector ``axis`` by ``angle_rad`` (Rodrigues)."""
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle_rad) * k + (1 - np.cos(angle_rad)) * (k @ k)
+
+
+def tilt(positions: np.ndarray, rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    """Rotate a chunk (F, 17, 3) about a random horizontal axis through its mean root (world Z-up)."""
+    heading = rng.uniform(0.0, 2 * np.pi)
+    rotation = axis_rotation(np.array([np.cos(heading), np.sin(heading), 0.0]),
+                             np.deg2rad(rng.uniform(-max_deg, max_deg)))
+    centre = positions[:, 0].mean(axis=0)  # (3,)
+    return centre + (positions - centre) @ rotation.T
 
 
 def augment_pose(chunk: np.ndarray, rng: np.random.Generator, config: AugmentConfig,
@@ -135,4 +154,6 @@ def augment_pose(chunk: np.ndarray, rng: np.random.Generator, config: AugmentCon
             if rng.random() < config.rotation_prob:
                 limit = config.rotation_deg / 3 if pivot == _TORSO_PIVOT else config.rotation_deg
                 out = rotate_subtree(out, pivot, random_rotation(rng, limit))
+    if config.tilt_prob > 0 and rng.random() < config.tilt_prob:
+        out = tilt(out, rng, config.tilt_deg)
     return out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from htp_edge.data.augment import (
-    PARTS, SUBTREES, AugmentConfig, augment_pose, mix_part, random_rotation, rotate_subtree, torso_frames,
+    PARTS, SUBTREES, AugmentConfig, augment_pose, mix_part, random_rotation, rotate_subtree, tilt, torso_frames,
 )
 from htp_edge.errors import HtpEdgeError
 from htp_edge.skeleton import PARENTS
@@ -63,9 +63,25 @@ def test_rotation_keeps_bones_and_pivot(chunks):
         np.testing.assert_array_equal(out[:, still], walk[:, still])
 
 
+def test_tilt_is_a_rigid_lean_about_the_mean_root(chunks):
+    walk, _ = chunks
+    out = tilt(walk, np.random.default_rng(5), 60.0)
+    np.testing.assert_allclose(_bone_lengths(out), _bone_lengths(walk), atol=1e-9)
+    np.testing.assert_allclose(out[:, 0].mean(0), walk[:, 0].mean(0), atol=1e-9)
+    a = (walk - walk[:, 0].mean(0)).reshape(-1, 3)  # (F*17, 3)
+    b = (out - walk[:, 0].mean(0)).reshape(-1, 3)
+    rot, *_ = np.linalg.lstsq(a, b, rcond=None)  # b = a @ rot
+    np.testing.assert_allclose(a @ rot, b, atol=1e-9)
+    np.testing.assert_allclose(rot.T @ rot, np.eye(3), atol=1e-9)
+    angle = np.degrees(np.arccos((np.trace(rot) - 1) / 2))
+    axis = np.array([rot[1, 2] - rot[2, 1], rot[2, 0] - rot[0, 2], rot[0, 1] - rot[1, 0]])
+    assert 0 < angle <= 60.0 + 1e-6 and abs(axis[2]) < 1e-9  # a lean about a horizontal axis
+    np.testing.assert_allclose(tilt(walk, np.random.default_rng(5), 0.0), walk, atol=1e-12)
+
+
 def test_augment_pose_is_seeded_and_can_be_turned_off(chunks):
     walk, climb = chunks
-    config = AugmentConfig(part_mix_prob=1.0, part_prob=1.0, rotation_prob=1.0)
+    config = AugmentConfig(part_mix_prob=1.0, part_prob=1.0, rotation_prob=1.0, tilt_prob=1.0)
     a = augment_pose(walk, np.random.default_rng(3), config, lambda: climb)
     b = augment_pose(walk, np.random.default_rng(3), config, lambda: climb)
     np.testing.assert_array_equal(a, b)
@@ -80,6 +96,8 @@ def test_augment_errors(chunks):
         AugmentConfig(part_mix_prob=1.5)
     with pytest.raises(HtpEdgeError, match="rotation_deg"):
         AugmentConfig(rotation_deg=-1.0)
+    with pytest.raises(HtpEdgeError, match="tilt_deg"):
+        AugmentConfig(tilt_deg=200.0)
     with pytest.raises(HtpEdgeError, match="shape mismatch"):
         mix_part(chunks[0], chunks[1][:10], PARTS["head"])
     with pytest.raises(HtpEdgeError, match="bad chunk"):
