@@ -36,6 +36,10 @@ class CameraConfig:
         width, height: image size in pixels; the principal point is the image centre.
         radial: distortion k1, k2, k3 (VideoPose3D convention), default none.
         tangential: distortion p1, p2, default none.
+        aim_offset_deg: largest pan and tilt (degrees; approximate, as they combine) of the
+            viewing direction away from the subject, drawn uniformly per camera: the subject
+            appears anywhere in the image, not only at its centre, as in real footage. (0, 0)
+            aims at the subject.
         keep_in_view: when the camera is sampled for whole positions (T, 17, 3), move it back
             (distance x 1.1, at most 20 times) until every joint of every frame is in the image.
     """
@@ -48,6 +52,7 @@ class CameraConfig:
     height: int = 1000
     radial: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tangential: tuple[float, float] = (0.0, 0.0)
+    aim_offset_deg: tuple[float, float] = (0.0, 0.0)
     keep_in_view: bool = True
 
     def __post_init__(self) -> None:
@@ -58,6 +63,9 @@ class CameraConfig:
         if not (int(self.width) > 0 and int(self.height) > 0):
             raise HtpEdgeError(f"camera config: bad image size. Expected positive width and height, got "
                                f"{self.width}x{self.height}. Use e.g. 1000x1000.")
+        if len(self.aim_offset_deg) != 2 or not all(0.0 <= a < 60.0 for a in self.aim_offset_deg):
+            raise HtpEdgeError(f"camera config: bad aim_offset_deg. Expected (pan, tilt) in [0, 60) degrees, got "
+                               f"{self.aim_offset_deg}. Use e.g. (15, 15), or (0, 0) to aim at the subject.")
         if len(self.radial) != 3 or len(self.tangential) != 2:
             raise HtpEdgeError(f"camera config: bad distortion. Expected 3 radial and 2 tangential "
                                f"coefficients, got {len(self.radial)} and {len(self.tangential)}. "
@@ -168,7 +176,8 @@ def subject_target(target_world: np.ndarray) -> np.ndarray:
 
 def sample_camera(rng: np.random.Generator, config: CameraConfig, target_world: np.ndarray,
                   yaw_deg: float | None = None) -> Camera:
-    """A random camera from ``config`` looking at the subject's mean root.
+    """A random camera from ``config`` looking at the subject's mean root (turned away from it by
+    up to ``config.aim_offset_deg``).
 
     ``target_world`` is a point (3,) or world positions (T, 17, 3); ``yaw_deg`` fixes the
     azimuth instead of sampling it. With positions and ``config.keep_in_view`` the camera
@@ -180,9 +189,15 @@ def sample_camera(rng: np.random.Generator, config: CameraConfig, target_world: 
     distance = rng.uniform(*config.distance_m)
     focal = rng.uniform(*config.focal_px)
     direction = np.array([np.cos(elevation) * np.cos(yaw), np.cos(elevation) * np.sin(yaw), np.sin(elevation)])
+    pan, tilt = (np.tan(np.deg2rad(rng.uniform(-a, a))) if a > 0 else 0.0 for a in config.aim_offset_deg)
     points = np.asarray(target_world, dtype=np.float64) if config.keep_in_view else None
     for _ in range(21):
-        camera = _camera_at(config, target + distance * direction, target, focal)
+        eye = target + distance * direction
+        aim = target
+        if pan or tilt:  # turn the view: the look-at point moves in the plane across the viewing ray
+            rot, _ = look_at(eye, target)
+            aim = target + distance * (pan * rot[0] + tilt * rot[1])
+        camera = _camera_at(config, eye, aim, focal)
         if points is None or points.ndim != 3 or _in_view(camera, points):
             break
         distance *= 1.1

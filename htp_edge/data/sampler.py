@@ -30,7 +30,8 @@ class SamplerConfig:
             the bone rescaling; ``AugmentConfig.none()`` turns it off.
         balance_sources: draw each source (climbing, DeepMimic) equally often; otherwise in
             proportion to its frame count. Within a source, clips are drawn by frame count.
-        camera: virtual camera distribution (one camera per chunk, aimed at its mean root).
+        camera: virtual camera distribution (one camera per chunk, aimed near its mean root; by
+            default turned up to 15 degrees away so the subject appears anywhere in the image).
         synth: detector-like noise.
     """
 
@@ -40,7 +41,7 @@ class SamplerConfig:
     bone_scale: tuple[float, float] = (0.9, 1.1)
     balance_sources: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    camera: CameraConfig = field(default_factory=CameraConfig)
+    camera: CameraConfig = field(default_factory=lambda: CameraConfig(aim_offset_deg=(15.0, 15.0)))
     synth: SynthConfig = field(default_factory=SynthConfig)
 
     def __post_init__(self) -> None:

@@ -50,6 +50,28 @@ def test_sampled_camera_looks_at_the_mean_root():
         np.testing.assert_allclose(camera.camera_to_world(cam), [2.0, -1.0, 0.9], atol=1e-12)
 
 
+def test_aim_offset_moves_the_subject_across_the_image():
+    rng = np.random.default_rng(4)
+    root = np.array([2.0, -1.0, 0.9])
+    config = CameraConfig(aim_offset_deg=(15.0, 10.0), keep_in_view=False)
+    offsets = []
+    for _ in range(200):
+        camera = sample_camera(rng, config, root)
+        cam = camera.world_to_camera(root)
+        px = camera.project(cam)
+        angles = np.degrees(np.arctan(np.abs(cam[:2]) / cam[2]))  # the subject's angle off the optical axis
+        assert angles[0] <= 15.0 * 1.06 and angles[1] <= 10.0 * 1.06  # pan and tilt combine: about
+        assert config.distance_m[0] - 1e-9 <= np.linalg.norm(cam) <= config.distance_m[1] + 1e-9
+        up_in_image = camera.project(camera.world_to_camera(root + [0.0, 0.0, 0.5]))
+        assert up_in_image[1] < px[1]  # still upright
+        offsets.append(px - 500.0)
+    offsets = np.abs(np.array(offsets))
+    assert offsets[:, 0].max() > 0.8 * 1150 * np.tan(np.deg2rad(15.0))  # the range is used
+    assert offsets[:, 1].max() > 0.8 * 1100 * np.tan(np.deg2rad(10.0))
+    with pytest.raises(HtpEdgeError, match="aim_offset_deg"):
+        CameraConfig(aim_offset_deg=(70.0, 0.0))
+
+
 def test_keep_in_view_backs_the_camera_off():
     positions = np.zeros((2, 17, 3))
     positions[0, :, 0] = -4.0  # the subject crosses 8 m
