@@ -15,14 +15,19 @@ $H eval --checkpoint d3dp-small --json > "$R/eval_d3dp_k1h1.json"
 $H eval --checkpoint htp-small --json > "$R/eval_htp_k1h1.json"
 $H eval --checkpoint d3dp-small --steps 5 --hypotheses 5 --json > "$R/eval_d3dp_k5h5.json"
 $H eval --checkpoint htp-small --steps 5 --hypotheses 5 --json > "$R/eval_htp_k5h5.json"
+$H eval --checkpoint d3dp-small --steps 5 --hypotheses 5 --aggregation mean --json > "$R/eval_d3dp_k5h5_mean.json"
+$H eval --checkpoint htp-small --steps 5 --hypotheses 5 --aggregation mean --json > "$R/eval_htp_k5h5_mean.json"
+$H eval --checkpoint d3dp-small --split train --max-sequences 40 --json > "$R/eval_d3dp_train.json"
+$H eval --checkpoint htp-small --split train --max-sequences 40 --json > "$R/eval_htp_train.json"
 $H eval --baseline mean-pose --json > "$R/eval_mean_pose.json"
 
 step "export and precision variants of htp-small"
 $H export --model htp-small --checkpoint htp-small --out "$R/htp-small.onnx" --json > "$R/export_htp_small.json"
 $H quantize --onnx "$R/htp-small.onnx" --precision fp16 --out "$R/htp-small_fp16.onnx" --json > "$R/quantize_fp16.json"
 $H quantize --onnx "$R/htp-small.onnx" --precision int8 --out "$R/htp-small_int8.onnx" --json > "$R/quantize_int8.json"
+$H quantize --onnx "$R/htp-small.onnx" --precision int8 --float-pairs 0 --out "$R/htp-small_int8all.onnx" --json > "$R/quantize_int8all.json"
 $H quantize --onnx "$R/htp-small.onnx" --precision int8-dynamic --out "$R/htp-small_int8dyn.onnx" --json > "$R/quantize_int8dyn.json"
-for v in "" _fp16 _int8 _int8dyn; do
+for v in "" _fp16 _int8 _int8all _int8dyn; do
     $H eval --onnx "$R/htp-small$v.onnx" --json > "$R/eval_onnx$v.json"
 done
 
@@ -48,5 +53,6 @@ step "streaming and soak"
 $PY scripts/soak.py --frames 10000 --json > "$R/soak.json"
 
 step "plots"
+$PY scripts/plot_augment.py --out "$R/augment.png" --chunks 6 --seed 3
 $PY scripts/plot_pruning.py --out "$R/pruning.png"
 echo "results in $R" >&2
