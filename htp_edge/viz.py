@@ -19,8 +19,8 @@ def plot_skeletons(poses: np.ndarray, path, title: str | None = None, reference:
     for i, f in enumerate(idx):
         ax = fig.add_subplot(1, len(idx), i + 1, projection="3d")
         if reference is not None:
-            _draw(ax, reference[f], "0.6", "ground truth")
-        _draw(ax, poses[f], None, "prediction")
+            draw_pose(ax, reference[f], "0.6", "ground truth")
+        draw_pose(ax, poses[f], None, "prediction")
         ax.set_title(f"frame {f}", fontsize=9)
         ax.view_init(elev=15, azim=-70)
         for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
@@ -37,7 +37,7 @@ def plot_skeletons(poses: np.ndarray, path, title: str | None = None, reference:
     return path
 
 
-def _draw(ax, pose: np.ndarray, colour, label: str) -> None:
+def draw_pose(ax, pose: np.ndarray, colour, label: str) -> None:
     # camera frame (x right, y down, z forward) -> plot axes (x, z, -y) so that up is up
     p = np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
     first = True

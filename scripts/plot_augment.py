@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     from htp_edge.data import load_motion, prepare_motion
     from htp_edge.data.augment import AugmentConfig, augment_pose
     from htp_edge.data.sampler import SamplerConfig, TrainSampler
-    from htp_edge.viz import _draw
+    from htp_edge.viz import draw_pose
 
     prepare_motion(progress=False)
     sampler = TrainSampler(load_motion(), SamplerConfig(frames=27), seed=args.seed)
@@ -39,9 +39,9 @@ def main(argv=None) -> int:
         for row, (pose, title) in enumerate(((chunk, "recorded"), (out, "augmented"))):
             mid = pose[pose.shape[0] // 2]
             mid = mid - mid[0]  # root-relative, world Z-up
-            cam_like = np.stack([mid[:, 0], -mid[:, 2], mid[:, 1]], axis=-1)  # (x, -z, y): up is up in _draw
+            cam_like = np.stack([mid[:, 0], -mid[:, 2], mid[:, 1]], axis=-1)  # (x, -z, y): up is up in draw_pose
             ax = fig.add_subplot(2, args.chunks, row * args.chunks + i + 1, projection="3d")
-            _draw(ax, cam_like, None, title)
+            draw_pose(ax, cam_like, None, title)
             ax.set_title(title, fontsize=8)
             for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
                 setter(-0.9, 0.9)

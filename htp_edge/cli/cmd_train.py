@@ -39,9 +39,11 @@ def run(args) -> dict:
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                       drop_path_rate=args.drop_path,
                       threads=args.threads)
-    augment = AugmentConfig(part_mix_prob=args.part_mix, rotation_prob=0.3 if args.limb_rotation > 0 else 0.0,
-                            rotation_deg=args.limb_rotation, tilt_prob=0.5 if args.tilt > 0 else 0.0,
-                            tilt_deg=args.tilt)
+    default = AugmentConfig()
+    augment = dataclasses.replace(
+        default, part_mix_prob=args.part_mix,
+        rotation_prob=default.rotation_prob if args.limb_rotation > 0 else 0.0, rotation_deg=args.limb_rotation,
+        tilt_prob=default.tilt_prob if args.tilt > 0 else 0.0, tilt_deg=args.tilt)
     batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),

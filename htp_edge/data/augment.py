@@ -1,6 +1,6 @@
 """Pose-space augmentation of world-space chunks: new poses from the few thousand real ones.
 
-Two operations on (F, 17, 3) world positions, both keeping every bone length:
+Three operations on (F, 17, 3) world positions, all keeping every bone length:
 
 * **part mixing** -- a limb (an arm below the shoulder, a leg below the hip) or the head takes
   its motion from another chunk: the donor's bone directions are expressed in the donor's torso
@@ -108,6 +108,12 @@ def mix_part(receiver: np.ndarray, donor: np.ndarray, chain: tuple[int, ...]) ->
     return out
 
 
+def axis_rotation(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    """The (3, 3) rotation about the unit vector ``axis`` by ``angle_rad`` (Rodrigues)."""
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle_rad) * k + (1 - np.cos(angle_rad)) * (k @ k)
+
+
 def random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
     """A (3, 3) rotation about a uniformly random axis by an angle uniform in [-max_deg, max_deg]."""
     return axis_rotation(_unit(rng.normal(size=3)), np.deg2rad(rng.uniform(-max_deg, max_deg)))
@@ -120,12 +126,6 @@ def rotate_subtree(positions: np.ndarray, pivot: int, rotation: np.ndarray) -> n
     centre = positions[:, pivot:pivot + 1]  # (F, 1, 3)
     out[:, moved] = centre + (positions[:, moved] - centre) @ rotation.T
     return out
-
-
-def axis_rotation(axis: np.ndarray, angle_rad: float) -> np.ndarray:
-    """The (3, 3) rotation about the unit vector ``axis`` by ``angle_rad`` (Rodrigues)."""
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(angle_rad) * k + (1 - np.cos(angle_rad)) * (k @ k)
 
 
 def tilt(positions: np.ndarray, rng: np.random.Generator, max_deg: float) -> np.ndarray:

@@ -190,14 +190,11 @@ def sample_camera(rng: np.random.Generator, config: CameraConfig, target_world: 
     focal = rng.uniform(*config.focal_px)
     direction = np.array([np.cos(elevation) * np.cos(yaw), np.cos(elevation) * np.sin(yaw), np.sin(elevation)])
     pan, tilt = (np.tan(np.deg2rad(rng.uniform(-a, a))) if a > 0 else 0.0 for a in config.aim_offset_deg)
+    right, down = look_at(target + direction, target)[0][:2]  # the plane across the viewing ray
     points = np.asarray(target_world, dtype=np.float64) if config.keep_in_view else None
     for _ in range(21):
-        eye = target + distance * direction
-        aim = target
-        if pan or tilt:  # turn the view: the look-at point moves in the plane across the viewing ray
-            rot, _ = look_at(eye, target)
-            aim = target + distance * (pan * rot[0] + tilt * rot[1])
-        camera = _camera_at(config, eye, aim, focal)
+        aim = target + distance * (pan * right + tilt * down)  # turns the view by (pan, tilt)
+        camera = _camera_at(config, target + distance * direction, aim, focal)
         if points is None or points.ndim != 3 or _in_view(camera, points):
             break
         distance *= 1.1

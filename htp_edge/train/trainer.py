@@ -77,15 +77,14 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
     rng = np.random.default_rng([cfg.seed, start_epoch])
     stream = batches(rng)
+    setup = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history}
     t_start = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
         losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": round(time.time() - t_start, 1)})
-        record = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history,
-                  "final_loss": history[-1]["loss"]}
         save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch - 1),
-                        optimizer=opt.state_dict(), record=record)
+                        optimizer=opt.state_dict(), record={**setup, "final_loss": history[-1]["loss"]})
     net.eval()
     result = {"epochs": cfg.epochs, "final_loss": history[-1]["loss"] if history else None, "checkpoint": str(out),
               "history": history}
@@ -93,9 +92,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         result.update(evaluate(out))
         final, _ = load_model(out)
         save_checkpoint(out, final, epoch=cfg.epochs, lr=0.0, optimizer=None,
-                        record={"train_config": dataclasses.asdict(cfg), "data": data_record or {},
-                                "history": history,
-                                "final_loss": result["final_loss"],
+                        record={**setup, "final_loss": result["final_loss"],
                                 **{k: v for k, v in result.items() if k.startswith("val_")}})
     return result
 
