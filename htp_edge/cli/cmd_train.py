@@ -25,6 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="warm start: a bundled name or .pt of the same architecture; a fresh optimizer "
+                        "and schedule continue from its weights (use another --seed for new batches)")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
     p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
 
@@ -47,7 +50,7 @@ def run(args) -> dict:
     batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
-                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment)})
+                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment)}, init=args.init)
     result.setdefault("val_mpjpe_mm", None)
     return result
 

@@ -52,9 +52,14 @@ Batches = Callable[[np.random.Generator], Iterator[tuple[np.ndarray, np.ndarray]
 
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
           progress: bool = True, evaluate: Callable | None = None, model_config=None,
-          data_record: dict | None = None) -> dict:
+          data_record: dict | None = None, init: str | Path | None = None) -> dict:
     """Train ``cfg.model`` (or ``model_config``) on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3));
-    checkpoint each epoch. ``data_record`` (e.g. the augmentation settings) is stored with it."""
+    checkpoint each epoch. ``data_record`` (e.g. the augmentation settings) is stored with it.
+
+    ``init`` (a bundled name or a checkpoint of the same architecture) warm-starts the weights:
+    a fresh optimizer and schedule continue from them (fine-tuning, or more training compute for
+    a finished run). Its provenance is kept in the record. ``resume`` from an existing ``out``
+    takes precedence (its weights already include the warm start)."""
     import dataclasses
 
     import torch
@@ -69,15 +74,20 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     model_cfg = dataclasses.replace(model_config or preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
     net = DiffusionPoseModel(model_cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, history = 0, []
+    start_epoch, history, init_record = 0, [], None
     out = Path(out)
     if resume and out.is_file():
         start_epoch, history = _resume(out, net, opt, cfg)
+        init_record = _read_record(out).get("init")
+    elif init is not None:
+        init_record = warm_start(net, init)
     objective = DiffusionObjective()
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
     rng = np.random.default_rng([cfg.seed, start_epoch])
     stream = batches(rng)
     setup = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history}
+    if init_record is not None:
+        setup["init"] = init_record
     t_start = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -119,6 +129,33 @@ def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress) -> list[f
     if progress:
         print(f"epoch {epoch + 1}/{cfg.epochs}: train MPJPE {np.mean(losses) * 1000:.1f} mm", file=sys.stderr)
     return losses
+
+
+def warm_start(net, init: str | Path) -> dict:
+    """Load ``init``'s weights into ``net`` (same architecture); returns its provenance record:
+    the source, its sha256 and the training record that produced it (chained for warm starts)."""
+    import hashlib
+
+    from htp_edge.model.checkpoint import check_keys, model_state, read_checkpoint, resolve_checkpoint
+    path = resolve_checkpoint(init)
+    ckpt = read_checkpoint(path)
+    state = model_state(ckpt, path)
+    try:
+        check_keys(net.state_dict(), state)
+    except HtpEdgeError as exc:
+        raise HtpEdgeError(f"train: --init {init} cannot start {net.config.name}: {exc}") from None
+    net.load_state_dict(state, strict=True)
+    meta = ckpt.get("htp_edge") or {}
+    record = {"checkpoint": str(init), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+              "epoch": int(ckpt.get("epoch", 0))}
+    record.update({k: meta[k] for k in ("train_config", "data", "init") if k in meta})
+    print(f"train: warm start from {path.name} (epoch {record['epoch']})", file=sys.stderr)
+    return record
+
+
+def _read_record(out: Path) -> dict:
+    from htp_edge.model.checkpoint import read_checkpoint
+    return read_checkpoint(out).get("htp_edge") or {}
 
 
 def _resume(out: Path, net, opt, cfg: TrainConfig):

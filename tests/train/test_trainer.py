@@ -44,3 +44,37 @@ def test_objective_zeroes_the_root_and_clamps():
 def test_bad_train_config():
     with pytest.raises(HtpEdgeError, match="epochs"):
         TrainConfig(epochs=0)
+
+
+def test_warm_start_continues_from_the_weights_and_records_the_source(tmp_path):
+    batches = motion_batches(TINY_HTP.frames, batch_size=2)
+    cfg = TrainConfig(model="htp", epochs=1, iters_per_epoch=2, batch_size=2, warmup_iters=1)
+    first = tmp_path / "first.pt"
+    train(cfg, batches, first, progress=False, model_config=TINY_HTP)
+    start, _ = load_model(first)
+    # lr ~ 0: the warm-started weights come out (almost) unchanged, a fresh start would not
+    still = TrainConfig(model="htp", epochs=1, iters_per_epoch=1, batch_size=2, warmup_iters=10 ** 9, lr=1e-12)
+    out = tmp_path / "ft.pt"
+    train(still, batches, out, progress=False, model_config=TINY_HTP, init=first)
+    tuned, meta = load_model(out)
+    for (name, a), b in zip(start.state_dict().items(), tuned.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert meta["init"]["checkpoint"] == str(first) and meta["init"]["epoch"] == 1
+    assert len(meta["init"]["sha256"]) == 64 and meta["init"]["train_config"]["iters_per_epoch"] == 2
+    fresh = tmp_path / "fresh.pt"
+    train(still, batches, fresh, progress=False, model_config=TINY_HTP)
+    other, _ = load_model(fresh)
+    assert not torch.allclose(start.state_dict()["pose_estimator.head.1.weight"],
+                              other.state_dict()["pose_estimator.head.1.weight"])
+    # resuming the warm-started run keeps its provenance
+    train(TrainConfig(model="htp", epochs=2, iters_per_epoch=1, batch_size=2, warmup_iters=1), batches, out,
+          resume=True, progress=False, model_config=TINY_HTP)
+    assert load_model(out)[1]["init"]["sha256"] == meta["init"]["sha256"]
+
+
+def test_warm_start_refuses_another_architecture(tmp_path):
+    batches = motion_batches(TINY_HTP.frames, batch_size=2)
+    cfg = TrainConfig(model="htp", epochs=1, iters_per_epoch=1, batch_size=2, warmup_iters=1)
+    with pytest.raises(HtpEdgeError, match="--init htp-small cannot start"):
+        train(cfg, batches, tmp_path / "x.pt", progress=False, model_config=TINY_HTP, init="htp-small")
+    assert not (tmp_path / "x.pt").exists()
