@@ -77,8 +77,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     start_epoch, history, init_record = 0, [], None
     out = Path(out)
     if resume and out.is_file():
-        start_epoch, history = _resume(out, net, opt, cfg)
-        init_record = _read_record(out).get("init")
+        start_epoch, history, init_record = _resume(out, net, opt, cfg)
     elif init is not None:
         init_record = warm_start(net, init)
     objective = DiffusionObjective()
@@ -134,8 +133,7 @@ def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress) -> list[f
 def warm_start(net, init: str | Path) -> dict:
     """Load ``init``'s weights into ``net`` (same architecture); returns its provenance record:
     the source, its sha256 and the training record that produced it (chained for warm starts)."""
-    import hashlib
-
+    from htp_edge.data.cache import sha256_file
     from htp_edge.model.checkpoint import check_keys, model_state, read_checkpoint, resolve_checkpoint
     path = resolve_checkpoint(init)
     ckpt = read_checkpoint(path)
@@ -146,24 +144,20 @@ def warm_start(net, init: str | Path) -> dict:
         raise HtpEdgeError(f"train: --init {init} cannot start {net.config.name}: {exc}") from None
     net.load_state_dict(state, strict=True)
     meta = ckpt.get("htp_edge") or {}
-    record = {"checkpoint": str(init), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    record = {"checkpoint": str(init), "sha256": sha256_file(path),
               "epoch": int(ckpt.get("epoch", 0))}
     record.update({k: meta[k] for k in ("train_config", "data", "init") if k in meta})
     print(f"train: warm start from {path.name} (epoch {record['epoch']})", file=sys.stderr)
     return record
 
 
-def _read_record(out: Path) -> dict:
-    from htp_edge.model.checkpoint import read_checkpoint
-    return read_checkpoint(out).get("htp_edge") or {}
-
-
 def _resume(out: Path, net, opt, cfg: TrainConfig):
+    """Load ``out``'s weights and optimizer; returns (epoch, history, warm-start record or None)."""
     from htp_edge.model.checkpoint import model_state, read_checkpoint
     ckpt = read_checkpoint(out)
     net.load_state_dict(model_state(ckpt, out), strict=True)
     if ckpt.get("optimizer"):
         opt.load_state_dict(ckpt["optimizer"])
-    history = (ckpt.get("htp_edge") or {}).get("history", [])
+    meta = ckpt.get("htp_edge") or {}
     print(f"train: resuming {out.name} after epoch {ckpt.get('epoch', 0)}", file=sys.stderr)
-    return int(ckpt.get("epoch", 0)), history
+    return int(ckpt.get("epoch", 0)), meta.get("history", []), meta.get("init")
