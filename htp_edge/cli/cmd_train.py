@@ -24,6 +24,9 @@ def add_arguments(p) -> None:
                    help="largest random lean of the whole body in degrees, half the chunks (0 turns it off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N; the noise draws match on every device")
+    p.add_argument("--workers", type=int, default=0,
+                   help="background sampling processes (0: sample in the training process); worth it on a GPU")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="warm start: a bundled name or .pt of the same architecture; a fresh optimizer "
@@ -41,16 +44,17 @@ def run(args) -> dict:
     cfg = TrainConfig(model=args.model, epochs=args.epochs, iters_per_epoch=args.iters_per_epoch,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                       drop_path_rate=args.drop_path,
-                      threads=args.threads)
+                      threads=args.threads, device=args.device)
     default = AugmentConfig()
     augment = dataclasses.replace(
         default, part_mix_prob=args.part_mix,
         rotation_prob=default.rotation_prob if args.limb_rotation > 0 else 0.0, rotation_deg=args.limb_rotation,
         tilt_prob=default.tilt_prob if args.tilt > 0 else 0.0, tilt_deg=args.tilt)
-    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment)
+    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment,
+                             workers=args.workers)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
-                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment)}, init=args.init)
+                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment), "workers": args.workers}, init=args.init)
     result.setdefault("val_mpjpe_mm", None)
     return result
 

@@ -142,6 +142,18 @@ def _new_param_prefixes() -> tuple[str, ...]:
     return tuple(f"pose_estimator.{n}" for n in ("sft_distance_bias", "mgptp.", "tra."))
 
 
+def _to_cpu(value):
+    """Tensors in a (nested) optimizer state moved to the CPU, so a GPU run's file loads anywhere."""
+    import torch
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
 def save_checkpoint(path: Path, net, epoch: int = 0, lr: float = 0.0, optimizer: dict | None = None,
                     record: dict | None = None) -> Path:
     """Write ``net`` in D3DP's layout (atomically), with the htp-edge record beside it."""
@@ -149,8 +161,8 @@ def save_checkpoint(path: Path, net, epoch: int = 0, lr: float = 0.0, optimizer:
 
     import torch
     ckpt = {
-        "epoch": epoch, "lr": lr, "random_state": None, "optimizer": optimizer,
-        "model_pos": {PREFIX + k: v for k, v in net.state_dict().items()},
+        "epoch": epoch, "lr": lr, "random_state": None, "optimizer": _to_cpu(optimizer),
+        "model_pos": {PREFIX + k: v.detach().cpu() for k, v in net.state_dict().items()},
         "htp_edge": {"config": config_to_dict(net.config), **(record or {})},
     }
     path = Path(path)

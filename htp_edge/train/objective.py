@@ -20,11 +20,12 @@ class DiffusionObjective:
         self.clip = clip
 
     def noised(self, x0: torch.Tensor, generator: torch.Generator | None = None):
-        """x0 (B, F, J, 3) -> (x_t, t float (B,))."""
+        """x0 (B, F, J, 3) -> (x_t, t float (B,)). ``generator`` is a CPU generator: t and the
+        noise are drawn on the CPU and moved, so a seed gives the same draws on every device."""
         b = x0.shape[0]
-        t = torch.randint(0, len(self.ab), (b,), generator=generator, device=x0.device)
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device)
-        ab = self.ab[t].view(b, 1, 1, 1)
+        t = torch.randint(0, len(self.ab), (b,), generator=generator).to(x0.device)
+        eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+        ab = self.ab[t].view(b, 1, 1, 1)  # (B,) -> (B, 1, 1, 1) to broadcast over F, J, 3
         x_t = (ab.sqrt() * x0 + (1 - ab).sqrt() * eps).clamp(-self.clip, self.clip)
         return x_t, t.float()
 

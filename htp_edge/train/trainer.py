@@ -28,6 +28,7 @@ class TrainConfig:
     drop_path_rate: float = 0.0
     seed: int = 0
     threads: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         for key in ("epochs", "iters_per_epoch", "batch_size"):
@@ -35,6 +36,8 @@ class TrainConfig:
                 raise HtpEdgeError(f"train: {key} must be >= 1, got {getattr(self, key)}.")
         if not self.lr > 0:
             raise HtpEdgeError(f"train: lr must be positive, got {self.lr}.")
+        if self.device != "cpu" and self.device.split(":")[0] != "cuda":
+            raise HtpEdgeError(f"train: unknown device. Expected cpu, cuda or cuda:N, got {self.device!r}.")
 
     @property
     def total_iters(self) -> int:
@@ -70,9 +73,10 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     from htp_edge.train.objective import DiffusionObjective
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    device = _torch_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model_cfg = dataclasses.replace(model_config or preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
-    net = DiffusionPoseModel(model_cfg)
+    net = DiffusionPoseModel(model_cfg).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, history, init_record = 0, [], None
     out = Path(out)
@@ -80,7 +84,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         start_epoch, history, init_record = _resume(out, net, opt, cfg)
     elif init is not None:
         init_record = warm_start(net, init)
-    objective = DiffusionObjective()
+    objective = DiffusionObjective(device)
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
     rng = np.random.default_rng([cfg.seed, start_epoch])
     stream = batches(rng)
@@ -90,7 +94,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     t_start = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
-        losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress)
+        losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress, device)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": round(time.time() - t_start, 1)})
         save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch - 1),
                         optimizer=opt.state_dict(), record={**setup, "final_loss": history[-1]["loss"]})
@@ -106,7 +110,16 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     return result
 
 
-def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress) -> list[float]:
+def _torch_device(name: str):
+    """``cfg.device`` as a torch.device; one clear error when CUDA is asked for but absent."""
+    import torch
+    if name != "cpu" and not torch.cuda.is_available():
+        raise HtpEdgeError(f"train: --device {name} needs a CUDA GPU and a CUDA build of torch. Expected "
+                           f"torch.cuda.is_available(), got False (torch {torch.__version__}). Use --device cpu.")
+    return torch.device(name)
+
+
+def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress, device) -> list[float]:
     import torch
     from tqdm import tqdm
     losses = []
@@ -117,7 +130,8 @@ def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress) -> list[f
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(it)
         x2d, x3d = next(stream)
-        loss = objective.loss(net.pose_estimator, torch.from_numpy(x2d), torch.from_numpy(x3d), gen)
+        x2d, x3d = torch.as_tensor(x2d).to(device), torch.as_tensor(x3d).to(device)
+        loss = objective.loss(net.pose_estimator, x2d, x3d, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

@@ -78,3 +78,53 @@ def test_warm_start_refuses_another_architecture(tmp_path):
     with pytest.raises(HtpEdgeError, match="--init htp-small cannot start"):
         train(cfg, batches, tmp_path / "x.pt", progress=False, model_config=TINY_HTP, init="htp-small")
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_worker_batches_are_fixed_by_seed_and_worker_count():
+    def first(workers, seed, n=4):
+        stream = motion_batches(TINY_HTP.frames, batch_size=2, workers=workers)(np.random.default_rng(seed))
+        return [next(stream) for _ in range(n)]
+    a, b, c = first(2, 5), first(2, 5), first(2, 6)
+    for (x2a, x3a), (x2b, x3b) in zip(a, b):
+        np.testing.assert_array_equal(x2a, x2b)
+        np.testing.assert_array_equal(x3a, x3b)
+    assert a[0][0].shape == (2, TINY_HTP.frames, 17, 2) and a[0][1].shape == (2, TINY_HTP.frames, 17, 3)
+    assert not np.array_equal(a[0][1], c[0][1])
+    assert not np.array_equal(a[0][1], a[1][1])  # the two workers draw different batches
+
+
+def test_training_with_workers_runs_and_records_them(tmp_path):
+    batches = motion_batches(TINY_HTP.frames, batch_size=2, workers=2)
+    cfg = TrainConfig(model="htp", epochs=1, iters_per_epoch=3, batch_size=2, warmup_iters=1)
+    r = train(cfg, batches, tmp_path / "w.pt", progress=False, model_config=TINY_HTP, data_record={"workers": 2})
+    assert np.isfinite(r["final_loss"])
+    _, meta = load_model(tmp_path / "w.pt")
+    assert meta["data"]["workers"] == 2 and meta["train_config"]["device"] == "cpu"
+
+
+def test_bad_device_and_workers():
+    with pytest.raises(HtpEdgeError, match="unknown device. Expected cpu, cuda or cuda:N, got 'tpu'"):
+        TrainConfig(device="tpu")
+    with pytest.raises(HtpEdgeError, match="workers must be >= 0"):
+        motion_batches(TINY_HTP.frames, batch_size=2, workers=-1)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where no CUDA GPU is present")
+def test_cuda_device_without_a_gpu_is_one_clear_error(tmp_path):
+    cfg = TrainConfig(model="htp", epochs=1, iters_per_epoch=1, batch_size=2, device="cuda")
+    with pytest.raises(HtpEdgeError, match="--device cuda needs a CUDA GPU"):
+        train(cfg, motion_batches(TINY_HTP.frames, batch_size=2), tmp_path / "x.pt", progress=False,
+              model_config=TINY_HTP)
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_matches_cpu_at_the_first_step(tmp_path):
+    # same seed, same batches, same noise draws: the first loss agrees to float tolerance
+    cfg = dict(model="htp", epochs=1, iters_per_epoch=1, batch_size=2, warmup_iters=1, seed=4)
+    losses = [train(TrainConfig(**cfg, device=d), motion_batches(TINY_HTP.frames, batch_size=2),
+                    tmp_path / f"{d}.pt", progress=False, model_config=TINY_HTP)["final_loss"]
+              for d in ("cpu", "cuda")]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-3)
+    net, _ = load_model(tmp_path / "cuda.pt")
+    assert all(p.device.type == "cpu" for p in net.parameters())
