@@ -32,9 +32,14 @@ def test_quantize_variants_run_in_the_lifter(capsys, tmp_path, tiny_htp_onnx, re
     assert read_graph_meta(out) == read_graph_meta(src)  # the runtime can drive it
     assert out.with_suffix(".planner.onnx").is_file()
     assert r["vs_fp32"]["feeds"] == 8 and 0.9 <= r["vs_fp32"]["agreement"]["kept_frames"] <= 1.0
+    if precision.startswith("int8"):
+        assert not [n for n in r["quantized_nodes"] if "/tra/" in n or "/head/" in n]  # recovery, output float
     if precision == "int8":
         assert len(r["calibration_sha256"]) == 64 and r["quantized_nodes"]
         assert not [n for n in r["quantized_nodes"] if "/mgptp/" in n]  # scoring path stays FP32
+        recovery = [n for n in r["excluded_nodes"] if "/tra/" in n]
+        assert recovery and not [n for n in r["quantized_nodes"] if "/tra/" in n]  # token recovery stays float
+        assert [n for n in r["quantized_nodes"] if "/STEblocks.2/" in n]  # the pruned blocks are INT8
         assert read_metadata(out).calibration_sha256 == r["calibration_sha256"]
         saved = np.load(r["calibration"]["saved"])
         assert saved["noisy_pose"].shape[1:] == (4, 9, 17, 3)  # recorded x_t, batch of the graph
