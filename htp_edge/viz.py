@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from htp_edge.skeleton import LEFT_JOINTS, PARENTS
+from htp_edge.pose.skeleton import LEFT_JOINTS, PARENTS
 
 
 def plot_skeletons(poses: np.ndarray, path, title: str | None = None, reference: np.ndarray | None = None,

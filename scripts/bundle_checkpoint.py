@@ -18,19 +18,20 @@ def main(argv=None) -> int:
     p.add_argument("name", choices=["d3dp-small", "htp-small"])
     p.add_argument("--record", default=None, help="JSON of test-split numbers to store in the checkpoint record")
     args = p.parse_args(argv)
-    from htp_edge.model.checkpoint import BUNDLED_DIR, load_model, save_checkpoint
+    from htp_edge.artifacts.naming import GraphLayout, bundled_checkpoint, bundled_onnx, sidecar_json
+    from htp_edge.model.checkpoint import load_model, save_checkpoint
     net, meta = load_model(args.src)
     record = {k: v for k, v in meta.items() if k != "config"}
     if args.record:
         record["test_split"] = json.loads(Path(args.record).read_text())
-    dst = save_checkpoint(BUNDLED_DIR / f"{args.name}.pt", net, epoch=len(meta.get("history", [])), lr=0.0,
+    dst = save_checkpoint(bundled_checkpoint(args.name), net, epoch=len(meta.get("history", [])), lr=0.0,
                           optimizer=None, record=record)
     print(f"wrote {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
     from htp_edge.export.config import ExportConfig
     from htp_edge.export.onnx_export import export_onnx
-    onnx = BUNDLED_DIR / f"{args.name}_c1_h1_flip.onnx"  # the torch-free runtime's default layout
+    onnx = bundled_onnx(args.name, GraphLayout())  # the torch-free runtime's default layout
     export_onnx(ExportConfig(model=net.config.name, checkpoint=str(dst)), onnx, progress=lambda m: None)
-    onnx.with_suffix(".json").unlink()
+    sidecar_json(onnx).unlink()
     print(f"wrote {onnx}")
     return 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Export every pruning path listed in export/variants.json (or the ones named) to export/out/.
+"""Export every pruning path listed in the package's export/variants.json (or the ones named) to export/out/.
 
-usage: python scripts/export_all.py [--variants export/variants.json] [--out export/out] [NAME ...]
+usage: python scripts/export_all.py [--variants FILE.json] [--out export/out] [NAME ...]
 """
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from pathlib import Path
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help="variant names (default: all)")
-    p.add_argument("--variants", default=str(Path(__file__).resolve().parents[1] / "export" / "variants.json"))
+    p.add_argument("--variants", default=None, help="recipe of pruning paths (default: htp_edge/export/variants.json)")
     p.add_argument("--out", default="export/out")
     args = p.parse_args(argv)
     from htp_edge.errors import HtpEdgeError
     from htp_edge.export.config import ExportConfig
     from htp_edge.export.onnx_export import export_onnx
-    variants = json.loads(Path(args.variants).read_text())["variants"]
+    from htp_edge.artifacts.resources import export_data
+    variants = json.loads(Path(args.variants or export_data("variants.json")).read_text())["variants"]
     unknown = set(args.names) - {v["name"] for v in variants}
     if unknown:
         print(f"export_all: error: unknown variant(s) {sorted(unknown)}", file=sys.stderr)

@@ -23,10 +23,10 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from htp_edge.data.clipping import cut_clips, gather
+    from htp_edge.pose.clipping import cut_clips, gather
     from htp_edge.evaluation.evaluate import EvalConfig, test_sequences
     from htp_edge.model.checkpoint import load_model
-    from htp_edge.normalize import normalize_screen
+    from htp_edge.pose.normalize import normalize_screen
     net, _ = load_model(args.checkpoint)
     den = net.pose_estimator
     seq = next((s for s in test_sequences(EvalConfig()) if s.name == args.sequence), None)

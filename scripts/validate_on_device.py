@@ -60,8 +60,8 @@ def save_mode(args) -> dict:
 
 
 def device_mode(args) -> dict:
-    from htp_edge.engines.manifest import manifest_from_file
-    from htp_edge.engines.naming import inspector_path, manifest_path
+    from htp_edge.artifacts.manifest import manifest_from_file
+    from htp_edge.artifacts.naming import inspector_path, manifest_path
     from htp_edge.engines.validation import compare_outputs, load_reference, summarize_inspector, time_runner
     from htp_edge.runtime.backends import make_runner
 

@@ -56,19 +56,21 @@ def _open(args, cfg):
     else:
         source = args.onnx or args.engine
         lifter = Lifter.load(source, backend=args.backend, steps=cfg.steps, **opts)
-    return lifter, _macs(lifter.graphs.meta), f"{lifter.graphs.meta.get('tag', source)} [{args.backend}]"
+    meta = lifter.graphs.meta
+    return lifter, _macs(meta), f"{meta.tag or source} [{args.backend}]"
 
 
 def _model_source(args, cfg):
     """Presets with random weights become a seeded checkpoint in the cache (torch needed once)."""
-    from htp_edge.model_names import BUNDLED
     from pathlib import Path
-    if args.model in BUNDLED or Path(args.model).suffix in (".pt", ".bin", ".pth"):
+
+    from htp_edge.artifacts.naming import BUNDLED, CHECKPOINT_SUFFIXES
+    if args.model in BUNDLED or Path(args.model).suffix in CHECKPOINT_SUFFIXES:
         return args.model
     from htp_edge.model.checkpoint import save_checkpoint
     from htp_edge.model.config import preset
     from htp_edge.model.denoiser import DiffusionPoseModel
-    from htp_edge.data.cache import default_cache_dir
+    from htp_edge.artifacts.cache import default_cache_dir
     import torch
     mcfg = preset(args.model, args.frames)
     path = default_cache_dir() / "random" / f"{mcfg.tag()}_seed0.pt"
@@ -78,12 +80,15 @@ def _model_source(args, cfg):
     return str(path)
 
 
-def _macs(meta: dict):
-    from htp_edge.model.checkpoint import config_from_dict
-    from htp_edge.model.macs import count_macs
+def _macs(meta):
+    """Analytic MACs per denoiser pass: recorded at export; older graphs need the model code (torch)."""
+    if meta.macs_per_pass is not None:
+        return meta.macs_per_pass
     try:
-        return count_macs(config_from_dict(meta["model"])).total
-    except (KeyError, TypeError):
+        from htp_edge.model.checkpoint import config_from_dict
+        from htp_edge.model.macs import count_macs
+        return count_macs(config_from_dict(dict(meta.model))).total
+    except (ImportError, KeyError, TypeError):
         return None
 
 

@@ -48,16 +48,11 @@ def run(args) -> dict:
 def _layout_from_graph(cfg, source, args):
     """H and flip of a static graph unless given."""
     import dataclasses
-    import json
-    from pathlib import Path
-    if args.onnx:
-        from htp_edge.export.meta import read_graph_meta
-        meta = read_graph_meta(source)
-    else:
-        manifest = Path(source).with_name(Path(source).name + ".json")
-        meta = json.loads(manifest.read_text()).get("graph", {}) if manifest.is_file() else {}
-    return dataclasses.replace(cfg, hypotheses=args.hypotheses or meta.get("hypotheses", 1),
-                               flip=meta.get("flip", not args.no_flip))
+
+    from htp_edge.artifacts.manifest import engine_graph_meta
+    from htp_edge.artifacts.onnx_meta import read_graph_meta
+    meta = read_graph_meta(source) if args.onnx else engine_graph_meta(source)
+    return dataclasses.replace(cfg, hypotheses=args.hypotheses or meta.hypotheses, flip=meta.flip)
 
 
 def format_text(r: dict) -> str:

@@ -24,10 +24,11 @@ def add_arguments(p) -> None:
 def run(args) -> dict:
     from pathlib import Path
 
+    from htp_edge.artifacts.files import atomic_save_npy
     from htp_edge.errors import HtpEdgeError
-    from htp_edge.geometry import Intrinsics
-    from htp_edge.model_names import DEFAULT_CHECKPOINT
-    from htp_edge.runtime.inputs import load_keypoint_file
+    from htp_edge.pose.geometry import Intrinsics
+    from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
+    from htp_edge.pose.inputs import load_keypoint_file
     from htp_edge.runtime.lifter import Lifter
     out = Path(args.out)
     if out.suffix != ".npy":
@@ -41,7 +42,7 @@ def run(args) -> dict:
     if args.focal:
         intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
     poses = lifter.lift(keypoints, args.width, args.height, format=args.format, intrinsics=intr)
-    _save_npy(out, poses)
+    atomic_save_npy(out, poses.astype("float32"))
     result = {"frames": int(poses.shape[0]), "out": str(out), "source": str(source), "backend": backend,
               "timings_ms": lifter.last_timings}
     if args.plot:
@@ -49,14 +50,3 @@ def run(args) -> dict:
         result["plot"] = str(plot_skeletons(poses, args.plot, title=f"{Path(args.input).name} ({source})"))
     lifter.close()
     return result
-
-
-def _save_npy(out, poses) -> None:
-    """Atomic write: a temp file in the same folder, then rename."""
-    import os
-
-    import numpy as np
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.npy")
-    np.save(tmp, poses.astype(np.float32))
-    os.replace(tmp, out)

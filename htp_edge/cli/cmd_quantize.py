@@ -26,7 +26,7 @@ def run(args) -> dict:
     from pathlib import Path
 
     from htp_edge.errors import HtpEdgeError
-    from htp_edge.export.meta import read_graph_meta
+    from htp_edge.artifacts.onnx_meta import read_graph_meta
     from htp_edge.precision.apply import copy_graph_meta, quantize
     src, out = Path(args.onnx), Path(args.out)
     if out.suffix != ".onnx":

@@ -11,8 +11,8 @@ and :func:`stitch` implement D3DP's test-time clip rule. :func:`coco_to_h36m` an
 from __future__ import annotations
 
 from htp_edge.data.camera import Camera, CameraConfig, sample_camera
-from htp_edge.data.clipping import Cut, cut_clips, gather, stitch
-from htp_edge.data.coco import coco_to_h36m
+from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
+from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.data.motion import MotionClip, load_motion, select
 from htp_edge.data.prepare import prepare_motion
 from htp_edge.data.sampler import SamplerConfig, TrainBatch, TrainSampler

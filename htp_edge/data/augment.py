@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import NUM_JOINTS, PARENTS
+from htp_edge.pose.skeleton import NUM_JOINTS, PARENTS
 
 # Swappable parts: (chain of joints, parents first). Their first joint hangs off the torso.
 PARTS = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.geometry import distort
+from htp_edge.pose.geometry import distort
 
 H36M_FOCAL_PX = 1145.0
 

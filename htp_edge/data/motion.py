@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htp_edge.data.cache import resolve_cache_dir
+from htp_edge.artifacts.cache import resolve_cache_dir
 from htp_edge.data.store import read_records, valid_cache
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import NUM_JOINTS
+from htp_edge.pose.skeleton import NUM_JOINTS
 
 SOURCES = ("climb", "deepmimic")
 SPLITS = ("train", "test")

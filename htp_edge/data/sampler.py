@@ -11,8 +11,8 @@ from htp_edge.data.camera import CameraConfig, sample_camera
 from htp_edge.data.motion import MotionClip
 from htp_edge.data.synth import SynthConfig, mirror_pair, synthesize
 from htp_edge.errors import HtpEdgeError
-from htp_edge.normalize import normalize_screen
-from htp_edge.skeleton import LEFT_JOINTS, NUM_JOINTS, PARENTS, RIGHT_JOINTS
+from htp_edge.pose.normalize import normalize_screen
+from htp_edge.pose.skeleton import LEFT_JOINTS, NUM_JOINTS, PARENTS, RIGHT_JOINTS
 
 
 @dataclass(frozen=True)

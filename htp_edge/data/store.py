@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from htp_edge.data.cache import atomic_write, sha256_file
+from htp_edge.artifacts.files import atomic_write, sha256_file
 
 CONVERSION_VERSION = 1
 NPZ_NAME = f"motion-v{CONVERSION_VERSION}.npz"

@@ -7,7 +7,7 @@ import numpy as np
 
 from htp_edge.data.camera import Camera
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import NUM_JOINTS, flip_permutation, flip_pose
+from htp_edge.pose.skeleton import NUM_JOINTS, flip_permutation, flip_pose
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def mirror_pair(kp2d_norm: np.ndarray, pose3d: np.ndarray, confidence: np.ndarra
     """Mirror a 2D/3D pair: swap left and right joints and negate the lateral (x) axis.
 
     ``kp2d_norm`` (..., 17, 2) must be screen-normalised (x centred on the principal point, see
-    :func:`htp_edge.normalize.normalize_screen`) and ``pose3d`` (..., 17, 3) in the camera
+    :func:`htp_edge.pose.normalize.normalize_screen`) and ``pose3d`` (..., 17, 3) in the camera
     frame; mirroring twice gives the input back. Returns ``(kp2d, pose3d)`` or, with
     ``confidence`` (..., 17), ``(kp2d, pose3d, confidence)``.
     """

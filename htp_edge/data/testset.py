@@ -11,7 +11,7 @@ from htp_edge.data.camera import Camera, CameraConfig, sample_camera
 from htp_edge.data.motion import MotionClip
 from htp_edge.data.synth import SynthConfig, synthesize
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import NUM_JOINTS
+from htp_edge.pose.skeleton import NUM_JOINTS
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,7 +23,7 @@ class TestSequence:
         source: ``"climb"``, ``"deepmimic"``, ``"videopose3d"``, ...
         kp2d_px: (T, 17, 2) float32 2D keypoints in pixels.
         confidence: (T, 17) float32 in [0, 1].
-        width, height: image size in pixels (for :func:`htp_edge.normalize.normalize_screen`).
+        width, height: image size in pixels (for :func:`htp_edge.pose.normalize.normalize_screen`).
         pose3d: (T, 17, 3) float32 camera-frame positions relative to the root, metres.
         root_cam: (T, 3) float32 absolute root in the camera frame, metres.
         camera: the camera, or ``None`` when its intrinsics are unknown.

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from htp_edge.data.camera import Camera
-from htp_edge.data.coco import coco_to_h36m
+from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.data.quaternion import normalize, to_matrix
 from htp_edge.data.testset import TestSequence
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
+from htp_edge.pose.skeleton import LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
 
 H36M_32_TO_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 COCO_SYMMETRY = ((1, 3, 5, 7, 9, 11, 13, 15), (2, 4, 6, 8, 10, 12, 14, 16))

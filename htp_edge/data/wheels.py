@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
 
-from htp_edge.data.cache import sha256_file
+from htp_edge.artifacts.files import sha256_file
 from htp_edge.errors import HtpEdgeError
 
 

@@ -3,14 +3,14 @@
 JPMA reprojects each hypothesis and keeps, per frame and joint, the one closest to the 2D
 input. D3DP uses the ground-truth root to reproject; a deployed system has none, so each
 hypothesis's root is estimated from the 2D keypoints by least squares (see
-:func:`htp_edge.geometry.estimate_root`) unless a root is given.
+:func:`htp_edge.pose.geometry.estimate_root`) unless a root is given.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.geometry import Intrinsics, estimate_root, project_points
+from htp_edge.pose.geometry import Intrinsics, estimate_root, project_points
 
 AGGREGATIONS = ("mean", "jpma")
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from htp_edge.diffusion.schedule import TIMESTEPS, alphas_cumprod
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import flip_pose
+from htp_edge.pose.skeleton import flip_pose
 
 DenoiseFn = Callable[[np.ndarray, np.ndarray, np.ndarray, "dict[str, np.ndarray]"], np.ndarray]
 

@@ -1,7 +1,7 @@
 """TensorRT engines: build (ONNX -> plan + manifest), load, and name them.
 
-Importing this package never imports ``tensorrt``: only :mod:`htp_edge.engines.trt_api` does,
-inside :func:`~htp_edge.engines.trt_api.load_tensorrt`, when a build or load actually runs.
+Importing this package never imports ``tensorrt``: only :mod:`htp_edge.runtime.trt_api` does,
+inside :func:`~htp_edge.runtime.trt_api.load_tensorrt`, when a build or load actually runs.
 
     from htp_edge.engines import BuildConfig, build_engine, load_engine
     config = BuildConfig.from_profile("orin-agx")
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from htp_edge.engines.builder import BuildResult, build_engine
 from htp_edge.engines.config import BuildConfig, DeviceProfile, available_profiles, load_profile
-from htp_edge.engines.loader import LoadedEngine, load_engine
-from htp_edge.engines.naming import engine_name, inspector_path, manifest_path
-from htp_edge.engines.trt_api import load_tensorrt
+from htp_edge.runtime.engine_loader import LoadedEngine, load_engine
+from htp_edge.artifacts.naming import engine_name, inspector_path, manifest_path
+from htp_edge.runtime.trt_api import load_tensorrt
 
 __all__ = [
     "BuildConfig", "BuildResult", "DeviceProfile", "LoadedEngine", "available_profiles",

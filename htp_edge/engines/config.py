@@ -1,6 +1,6 @@
 """Device profiles and the frozen build configuration.
 
-A device profile (``engines/profiles/<name>.json``: desktop, orin-agx, orin-nx, orin-nano)
+A device profile (``htp_edge/engines/profiles/<name>.json``: desktop, orin-agx, orin-nx, orin-nano)
 holds the per-device defaults: workspace size, builder optimisation level, the expected compute
 capability and how many DLA cores exist (DLA is always an opt-in). :meth:`BuildConfig.from_profile`
 turns a profile plus command-line overrides into one validated :class:`BuildConfig`.
@@ -21,15 +21,13 @@ PROFILES_ENV = "HTP_EDGE_PROFILES"
 
 
 def profile_dirs() -> list[Path]:
-    """Where profiles are looked up: ``$HTP_EDGE_PROFILES``, the repository's
-    ``engines/profiles``, ``./engines/profiles``, then ``profiles/`` inside this package (where
-    an installed wheel carries them)."""
+    """Where profiles are looked up: ``$HTP_EDGE_PROFILES`` (the user's own), then the profiles
+    the package carries (``htp_edge/engines/profiles``)."""
+    from htp_edge.artifacts.resources import profiles_dir
     dirs = []
     if os.environ.get(PROFILES_ENV):
         dirs.append(Path(os.environ[PROFILES_ENV]))
-    dirs.append(Path(__file__).resolve().parents[2] / "engines" / "profiles")
-    dirs.append(Path.cwd() / "engines" / "profiles")
-    dirs.append(Path(__file__).resolve().parent / "profiles")
+    dirs.append(profiles_dir())
     return dirs
 
 
@@ -87,8 +85,8 @@ def find_profile(name_or_path: str | os.PathLike) -> Path:
             return path
     raise HtpEdgeError(
         f"build profile: unknown profile. Expected one of {', '.join(available_profiles()) or '(none found)'} "
-        f"or a path to a profile JSON, got {str(name_or_path)!r}. Profiles live in engines/profiles/ "
-        f"(or set {PROFILES_ENV}).")
+        f"or a path to a profile JSON, got {str(name_or_path)!r}. The package carries its profiles in "
+        f"htp_edge/engines/profiles/; set {PROFILES_ENV} to a folder of your own.")
 
 
 def load_profile(name_or_path: str | os.PathLike = DEFAULT_PROFILE) -> DeviceProfile:

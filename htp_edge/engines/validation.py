@@ -16,7 +16,9 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT
-from htp_edge.runtime.backends.base import Runner, TensorSpec
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.runtime.backends.base import Runner
+from htp_edge.artifacts import names
 
 POSE_OUTPUTS = ("pose_3d", "poses_3d", "x0")
 
@@ -39,9 +41,9 @@ def make_inputs(specs: list[TensorSpec], seed: int = 0, frames: int | None = Non
     for spec in specs:
         if np.issubdtype(spec.dtype, np.integer):
             feed[spec.name] = _frame_indices(rng, spec.shape, frames).astype(spec.dtype)
-        elif spec.name == "timestep":
+        elif spec.name == names.TIMESTEP:
             feed[spec.name] = rng.integers(0, 1000, size=spec.shape).astype(spec.dtype)
-        elif spec.name == "keypoints_2d":
+        elif spec.name == names.KEYPOINTS_2D:
             feed[spec.name] = rng.uniform(-1.0, 1.0, size=spec.shape).astype(spec.dtype)
         else:
             feed[spec.name] = rng.standard_normal(spec.shape).astype(spec.dtype)
@@ -60,8 +62,8 @@ def save_reference(onnx_path, out_path, inputs: Mapping[str, np.ndarray] | None 
                    seed: int = 0) -> dict:
     """Run ``onnx_path`` with ONNX Runtime (CPU) and save ``input/<name>``, ``output/<name>`` and
     ``meta`` (JSON) to ``out_path`` (.npz). Returns the meta."""
-    from htp_edge.engines.files import sha256_file
-    from htp_edge.engines.manifest import onnx_info
+    from htp_edge.artifacts.files import sha256_file
+    from htp_edge.engines.onnx_info import onnx_info
     from htp_edge.runtime.backends import make_runner
 
     runner = make_runner("onnxruntime", Path(onnx_path), providers=["CPUExecutionProvider"])

@@ -14,7 +14,7 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.evaluation.metrics import joints_without, mpjpe, p_mpjpe
-from htp_edge.geometry import Intrinsics
+from htp_edge.pose.geometry import Intrinsics
 
 SPLITS = ("test", "train")
 
@@ -84,7 +84,7 @@ def evaluate_predictor(predict, seqs, progress: bool = False) -> dict:
 def evaluate_source(source, cfg: EvalConfig = EvalConfig(), progress: bool = False, **backend_options) -> dict:
     """Lift every test sequence with the model at ``source`` (name, .pt, .onnx, .engine)."""
     from htp_edge.runtime.lifter import Lifter
-    from htp_edge.data.clipping import cut_clips
+    from htp_edge.pose.clipping import cut_clips
     seqs = test_sequences(cfg)
     lifter = Lifter.load(source, backend=cfg.backend, steps=cfg.steps, hypotheses=cfg.hypotheses, flip=cfg.flip,
                          aggregation=cfg.aggregation, seed=cfg.seed, **backend_options)

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import HEAD_JOINTS, NUM_JOINTS
+from htp_edge.pose.skeleton import HEAD_JOINTS, NUM_JOINTS
 
 
 def joints_without(excluded: Sequence[int] = HEAD_JOINTS, num_joints: int = NUM_JOINTS) -> tuple[int, ...]:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from htp_edge.artifacts import names
 from htp_edge.diffusion.sampler import ddim_schedule
 from htp_edge.model.denoiser import Denoiser
-from htp_edge.skeleton import flip_permutation
+from htp_edge.pose.skeleton import flip_permutation
 
 
 def plan_names(net: Denoiser) -> list[str]:
     """Names of the plan tensors the denoiser takes (and the planner graph returns)."""
-    return (["keep_frames"] if net.tcep is not None else []) + (["keep_tokens"] if net.token_planner is not None else [])
+    return (([names.KEEP_FRAMES] if net.tcep is not None else [])
+            + ([names.KEEP_TOKENS] if net.token_planner is not None else []))
 
 
 class DenoiserGraph(nn.Module):
@@ -33,7 +35,7 @@ class DenoiserGraph(nn.Module):
     def __init__(self, net: Denoiser) -> None:
         super().__init__()
         self.net = net
-        self.input_names = ["keypoints_2d", "noisy_pose", "timestep"] + plan_names(net)
+        self.input_names = list(names.DENOISER_INPUTS) + plan_names(net)
 
     def forward(self, keypoints_2d, noisy_pose, timestep, *plan):
         kw = dict(zip(plan_names(self.net), plan))

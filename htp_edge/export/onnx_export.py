@@ -18,7 +18,9 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.config import ExportConfig
+from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.export.meta import write_graph_meta
+from htp_edge.artifacts import names
 
 
 def load_for_export(cfg: ExportConfig):
@@ -42,14 +44,14 @@ def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
     b = cfg.clips
     x2d = (rng.normal(scale=0.02, size=(b, m.frames, m.joints, 2)).cumsum(1)
            + rng.uniform(-0.3, 0.3, size=(b, 1, m.joints, 2))).astype(np.float32)
-    feed = {"keypoints_2d": x2d}
+    feed = {names.KEYPOINTS_2D: x2d}
     if cfg.unrolled_steps:
-        feed["noise"] = rng.standard_normal((cfg.unrolled_steps, b, cfg.hypotheses, m.frames, m.joints, 3)).astype(np.float32)
+        feed[names.NOISE] = rng.standard_normal((cfg.unrolled_steps, b, cfg.hypotheses, m.frames, m.joints, 3)).astype(np.float32)
     else:
         n = cfg.batch
-        feed["keypoints_2d"] = np.repeat(x2d, n // b, axis=0)
-        feed["noisy_pose"] = rng.standard_normal((n, m.frames, m.joints, 3)).astype(np.float32)
-        feed["timestep"] = rng.integers(0, 1000, size=n).astype(np.float32)
+        feed[names.KEYPOINTS_2D] = np.repeat(x2d, n // b, axis=0)
+        feed[names.NOISY_POSE] = rng.standard_normal((n, m.frames, m.joints, 3)).astype(np.float32)
+        feed[names.TIMESTEP] = rng.integers(0, 1000, size=n).astype(np.float32)
     return feed
 
 
@@ -57,7 +59,7 @@ def _with_plan(net, feed: dict) -> dict:
     """Add the plan inputs, computed by the torch planner from the feed's (per-clip) 2D."""
     import torch
     with torch.no_grad():
-        plan = net.plan(torch.from_numpy(feed["keypoints_2d"]))
+        plan = net.plan(torch.from_numpy(feed[names.KEYPOINTS_2D]))
     feed.update({name: value.numpy() for name, value in plan.items()})
     return feed
 
@@ -71,8 +73,8 @@ def build_graph_module(net, cfg: ExportConfig):
 
 def output_names(net, cfg: ExportConfig) -> list[str]:
     if cfg.unrolled_steps or not net.config.prunes:
-        return ["pose_3d"]
-    return ["pose_3d", "kept_frames"]
+        return [names.POSE_3D]
+    return [names.POSE_3D, names.KEPT_FRAMES]
 
 
 def torch_outputs(module, feed: dict) -> dict[str, np.ndarray]:
@@ -80,7 +82,7 @@ def torch_outputs(module, feed: dict) -> dict[str, np.ndarray]:
     with torch.no_grad():
         out = module(*[torch.from_numpy(v) for v in feed.values()])
     out = out if isinstance(out, tuple) else (out,)
-    return {name: o.numpy() for name, o in zip(("pose_3d", "kept_frames"), out)}
+    return {name: o.numpy() for name, o in zip((names.POSE_3D, names.KEPT_FRAMES), out)}
 
 
 def _torch_export(module, feed: dict, outputs: list[str], path: Path, opset: int) -> None:
@@ -94,17 +96,16 @@ def _torch_export(module, feed: dict, outputs: list[str], path: Path, opset: int
                           input_names=list(feed), output_names=outputs, do_constant_folding=True)
 
 
-def graph_meta(net, cfg: ExportConfig, kind: str, origin: dict) -> dict:
+def graph_meta(net, cfg: ExportConfig, kind: str, origin: dict) -> GraphMeta:
     from htp_edge.model.checkpoint import config_to_dict
+    from htp_edge.model.macs import count_macs
     m = net.config
-    return {
-        "kind": kind, "model": config_to_dict(m), "tag": m.tag(), "frames": m.frames, "joints": m.joints,
-        "clips": cfg.clips, "hypotheses": cfg.hypotheses, "flip": cfg.flip, "batch": cfg.batch,
-        "steps": cfg.unrolled_steps or None, "n1": m.pruning.n1 if m.tcep_active else None,
-        "planner": m.has_planner,
-        "kept": m.frames_at(m.depth - 1), "layout": "N = flip x clip x hypothesis (flip outermost)",
-        "origin": origin,
-    }
+    return GraphMeta(
+        kind=kind, model=config_to_dict(m), tag=m.tag(), frames=m.frames, joints=m.joints,
+        clips=cfg.clips, hypotheses=cfg.hypotheses, flip=cfg.flip, batch=cfg.batch,
+        steps=cfg.unrolled_steps or None, n1=m.pruning.n1 if m.tcep_active else None,
+        planner=m.has_planner, kept=m.frames_at(m.depth - 1), origin=origin,
+        macs_per_pass=float(count_macs(m).total))
 
 
 def ort_outputs(path: Path, feed: dict) -> dict[str, np.ndarray]:
@@ -120,13 +121,13 @@ def parity(path: Path, module, net, cfg: ExportConfig, trials: int = 2) -> dict:
     for trial in range(trials):
         feed = _with_plan(net, example_inputs(net, cfg, seed=1000 + trial))
         ref, got = torch_outputs(module, feed), ort_outputs(path, feed)
-        worst = max(worst, float(np.abs(ref["pose_3d"] - got["pose_3d"]).max()))
-        if "kept_frames" in ref:
-            agree &= bool(np.array_equal(ref["kept_frames"], got["kept_frames"]))
+        worst = max(worst, float(np.abs(ref[names.POSE_3D] - got[names.POSE_3D]).max()))
+        if names.KEPT_FRAMES in ref:
+            agree &= bool(np.array_equal(ref[names.KEPT_FRAMES], got[names.KEPT_FRAMES]))
     return {"max_abs_diff_vs_torch": worst, "kept_indices_identical": agree}
 
 
-def set_metadata(path: Path, meta: dict) -> None:
+def set_metadata(path: Path, meta: GraphMeta) -> None:
     import onnx
     model = onnx.load(str(path))
     write_graph_meta(model, meta)
@@ -166,7 +167,7 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
     feed = _with_plan(net, example_inputs(net, cfg, seed=cfg.seed))
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmpdir = Path(tmp)
-        progress(f"export: tracing {meta['tag']} ({kind}, batch {cfg.batch}) ...")
+        progress(f"export: tracing {meta.tag} ({kind}, batch {cfg.batch}) ...")
         path, report = _export_one(module, feed, output_names(net, cfg), meta, tmpdir, "graph", cfg)
         progress("export: checking parity with torch on fresh inputs ...")
         par = parity(path, module, net, cfg)
@@ -177,10 +178,10 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
         if net.config.has_planner:
             from htp_edge.export.graphs import PlannerGraph
             step = 1 if cfg.unrolled_steps else cfg.batch // cfg.clips
-            pfeed = {"keypoints_2d": feed["keypoints_2d"][::step].copy()}
+            pfeed = {names.KEYPOINTS_2D: feed[names.KEYPOINTS_2D][::step].copy()}
             pgraph = PlannerGraph(net).eval()
             planner, _ = _export_one(pgraph, pfeed, pgraph.output_names,
-                                     {**meta, "kind": "planner", "batch": cfg.clips}, tmpdir, "planner", cfg)
+                                     meta.replace(kind="planner", batch=cfg.clips), tmpdir, "planner", cfg)
         graph_macs = count_matmul_macs(str(path))
         analytic = count_macs(net.config)
         passes = cfg.batch * (cfg.unrolled_steps or 1)
@@ -191,7 +192,7 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
             "opset": report["check"].opset, "nodes": report["check"].nodes, "op_counts": report["check"].op_counts,
             "macs_per_pass": analytic.total, "graph_macs_per_pass": graph_macs["total"] / passes,
             "graph_vs_analytic": graph_macs["total"] / passes / analytic.total,
-            **par, "simplify": report.get("simplify"), "graph": meta,
+            **par, "simplify": report.get("simplify"), "graph": meta.to_json(),
         }
         sidecar = tmpdir / "graph.json"
         sidecar.write_text(json.dumps(result, indent=2, default=str))

@@ -15,10 +15,9 @@ from typing import Any
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.model.config import ModelConfig, PruningConfig, preset
-from htp_edge.model_names import BUNDLED
+from htp_edge.artifacts.naming import BUNDLED, bundled_checkpoint
 
 PREFIX = "module."
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 def config_to_dict(cfg: ModelConfig) -> dict:
@@ -34,7 +33,7 @@ def config_from_dict(d: dict) -> ModelConfig:
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
     """A bundled name (``d3dp-small``, ``htp-small``) or a path -> an existing file path."""
     if str(name_or_path) in BUNDLED:
-        path = BUNDLED_DIR / f"{name_or_path}.pt"
+        path = bundled_checkpoint(str(name_or_path))
         if not path.is_file():
             raise HtpEdgeError(f"checkpoint: bundled checkpoint {name_or_path!r} is missing from the package "
                                f"(expected {path}). Reinstall htp_edge.")
@@ -157,17 +156,14 @@ def _to_cpu(value):
 def save_checkpoint(path: Path, net, epoch: int = 0, lr: float = 0.0, optimizer: dict | None = None,
                     record: dict | None = None) -> Path:
     """Write ``net`` in D3DP's layout (atomically), with the htp-edge record beside it."""
-    import os
-
     import torch
+
+    from htp_edge.artifacts.files import atomic_write
     ckpt = {
         "epoch": epoch, "lr": lr, "random_state": None, "optimizer": _to_cpu(optimizer),
         "model_pos": {PREFIX + k: v for k, v in _to_cpu(net.state_dict()).items()},
         "htp_edge": {"config": config_to_dict(net.config), **(record or {})},
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: torch.save(ckpt, handle))
     return path

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from htp_edge.artifacts import names
 from htp_edge.diffusion.schedule import diffusion_buffers
 from htp_edge.model.config import ModelConfig
 from htp_edge.model.layers import Block, SinusoidalPositionEmbeddings
@@ -68,7 +69,7 @@ class Denoiser(nn.Module):
         n, f, j, _ = x_t.shape
         if (self.tcep is not None and keep_frames is None) or (self.token_planner is not None and keep_tokens is None):
             plan = self.plan(x2d)
-            keep_frames, keep_tokens = plan.get("keep_frames"), plan.get("keep_tokens")
+            keep_frames, keep_tokens = plan.get(names.KEEP_FRAMES), plan.get(names.KEEP_TOKENS)
         c = self.config.embed_dim
         x = torch.cat((x2d, x_t), dim=-1).reshape(n * f, j, -1)  # (N*F, J, 5)
         x = self.Spatial_patch_to_embedding(x) + self.Spatial_pos_embed
@@ -116,9 +117,9 @@ class Denoiser(nn.Module):
         score = None
         if self.tcep is not None:
             score = self.tcep.scores(x2d)
-            out["keep_frames"] = sorted_topk(score, self.tcep.n1)
+            out[names.KEEP_FRAMES] = sorted_topk(score, self.tcep.n1)
         if self.token_planner is not None:
-            out["keep_tokens"] = self.token_planner(x2d, out.get("keep_frames"), score)
+            out[names.KEEP_TOKENS] = self.token_planner(x2d, out.get(names.KEEP_FRAMES), score)
         return out
 
 

@@ -76,7 +76,7 @@ def _quantize(src, out, precision, calibration, method, calibration_dir, progres
     return {**_merge(base, rep), "calibration_sha256": sha, "calibration": desc}
 
 
-def copy_graph_meta(path: Path, meta: dict) -> None:
+def copy_graph_meta(path: Path, meta) -> None:
     """Re-attach the graph self-description (quantisers may drop metadata_props)."""
     import onnx
 

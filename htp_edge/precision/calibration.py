@@ -8,7 +8,6 @@ activation ranges match deployment rather than random noise. The set is stored a
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,12 +77,9 @@ def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None) -> list[d
 def save_feeds(feeds: list[dict[str, np.ndarray]], path) -> str:
     """Stack feeds per input into one .npz (atomic); returns the sha256 of the arrays."""
     from htp_edge.precision.metadata import sha256_arrays
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from htp_edge.artifacts.files import atomic_write
     stacked = {k: np.stack([f[k] for f in feeds]) for k in feeds[0]}  # name -> (n_feeds, *shape)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, **stacked)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **stacked))
     return sha256_arrays(feeds)
 
 
@@ -109,11 +105,12 @@ def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir
         return feeds, sha256_arrays(feeds), {"source": str(source)}
     recipe = CalibrationRecipe.from_file(source) if source else _default_recipe()
     feeds = record_feeds(onnx_path, recipe, cache_dir)
-    out = Path(out_dir) / f"{Path(onnx_path).stem}_calib_s{recipe.seed}.npz"
+    from htp_edge.artifacts.naming import calibration_set as calibration_name
+    out = Path(out_dir) / calibration_name(onnx_path, recipe.seed)
     sha = save_feeds(feeds, out)
     return feeds, sha, {"recipe": asdict(recipe), "saved": str(out), "feeds": len(feeds)}
 
 
 def _default_recipe() -> CalibrationRecipe:
-    here = Path(__file__).resolve().parents[2] / "calibration" / "recipes" / "default.json"
-    return CalibrationRecipe.from_file(here) if here.is_file() else CalibrationRecipe()
+    from htp_edge.artifacts.resources import recipe_path
+    return CalibrationRecipe.from_file(recipe_path("default"))

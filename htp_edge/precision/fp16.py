@@ -20,7 +20,6 @@ Runtime on x86 has no fast FP16 GEMM): an FP32 model whose weights are rounded t
 """
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections import Counter
@@ -31,7 +30,8 @@ from typing import Sequence
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.precision.metadata import sha256_file, write_metadata
+from htp_edge.artifacts.files import sha256_file
+from htp_edge.precision.metadata import write_metadata
 
 # LayerNormalization (and the ReduceMean/Pow/Sqrt of a decomposed one): the mean of squares of
 # 512-wide activations can overflow FP16 (max 65504) or lose the small variances. Sin/Cos: the
@@ -265,19 +265,9 @@ def _validate(model, tool: str) -> None:
 
 
 def save_atomic(model, out_path) -> None:
-    """Save an ONNX model through a temp file in the same folder and ``os.replace``."""
-    import onnx
-
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Save an ONNX model atomically (:func:`htp_edge.artifacts.files.atomic_write`)."""
+    from htp_edge.artifacts.files import atomic_write
+    atomic_write(out_path, lambda handle: handle.write(model.SerializeToString()))
 
 
 def round_weights_fp16(model, keep_fp32_op_types: Sequence[str] = DEFAULT_KEEP_FP32_OP_TYPES,

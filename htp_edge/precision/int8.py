@@ -25,7 +25,8 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.precision.fp16 import save_atomic
-from htp_edge.precision.metadata import sha256_arrays, sha256_file, write_metadata
+from htp_edge.artifacts.files import sha256_file
+from htp_edge.precision.metadata import sha256_arrays, write_metadata
 
 DEFAULT_EXCLUDE_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
 QUANTIZED_OP_TYPES = ("MatMul", "Gemm")

@@ -17,13 +17,14 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from htp_edge.artifacts import names
 from htp_edge.errors import HtpEdgeError
 
 PRECISIONS = ("fp32", "fp16", "int8-qdq", "int8-dynamic")
-KEY_PRECISION = "htp_edge.precision"
-KEY_SOURCE = "htp_edge.source_onnx_sha256"
-KEY_CALIBRATION = "htp_edge.calibration_sha256"
-KEY_RECIPE = "htp_edge.recipe"
+KEY_PRECISION = names.META_PRECISION
+KEY_SOURCE = names.META_SOURCE
+KEY_CALIBRATION = names.META_CALIBRATION
+KEY_RECIPE = names.META_RECIPE
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,6 @@ class ModelMetadata:
     calibration_sha256: str | None = None
     recipe: Mapping[str, Any] = field(default_factory=dict)
 
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sha256_arrays(feeds: Iterable[Mapping[str, np.ndarray]]) -> str:

@@ -20,36 +20,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from htp_edge.artifacts.specs import DeviceInfo
 from htp_edge.errors import HtpEdgeError
 
 BINDINGS = ("cuda-python", "pycuda")
 INSTALL_HINT = ("Install cuda-python (`pip install cuda-python`; wheels for x86_64 and aarch64, "
                 "incl. Python 3.10 on JetPack 6) or pycuda, or use --backend onnxruntime")
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """The CUDA device a runner or build uses."""
-
-    name: str
-    compute_capability: tuple[int, int]
-    cuda_runtime: str | None = None
-    cuda_driver: str | None = None
-    integrated: bool | None = None
-    total_memory: int | None = None
-    index: int = 0
-    binding: str = ""
-
-    @property
-    def cc(self) -> str:
-        """Compute capability as ``"major.minor"`` (Orin: ``"8.7"``)."""
-        return f"{self.compute_capability[0]}.{self.compute_capability[1]}"
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "compute_capability": self.cc,
-                "cuda_runtime": self.cuda_runtime, "cuda_driver": self.cuda_driver,
-                "integrated": self.integrated, "total_memory": self.total_memory,
-                "index": self.index, "binding": self.binding}
 
 
 @dataclass

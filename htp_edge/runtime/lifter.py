@@ -13,15 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htp_edge.data.clipping import cut_clips, gather, stitch
 from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
 from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
+from htp_edge.artifacts import names
+from htp_edge.artifacts.graph_meta import GraphMeta
+from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
 from htp_edge.errors import HtpEdgeError
-from htp_edge.geometry import Intrinsics
-from htp_edge.model_names import DEFAULT_CHECKPOINT
-from htp_edge.normalize import normalize_screen
-from htp_edge.runtime.artifacts import GraphSet, open_graphs
-from htp_edge.runtime.inputs import as_keypoints, fill_missing, to_h36m
+from htp_edge.pose.clipping import cut_clips, gather, stitch
+from htp_edge.pose.geometry import Intrinsics
+from htp_edge.pose.inputs import as_keypoints, fill_missing, to_h36m
+from htp_edge.pose.normalize import normalize_screen
+from htp_edge.runtime.sources import GraphSet, open_graphs
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,10 @@ class Lifter:
     def __init__(self, graphs: GraphSet, config: LifterConfig = LifterConfig()) -> None:
         self.graphs, self.config = graphs, config
         meta = graphs.meta
-        self.frames, self.joints = int(meta["frames"]), int(meta["joints"])
-        self.unrolled = meta.get("kind") == "sampler"
+        self.frames, self.joints = meta.frames, meta.joints
+        self.unrolled = meta.unrolled
         self._check_layout(meta)
-        steps = int(meta["steps"]) if self.unrolled else config.steps
+        steps = meta.steps if self.unrolled else config.steps
         self.sampler = DDIMSampler(SamplerConfig(steps=steps, hypotheses=config.hypotheses, flip=config.flip))
         self.last_timings: dict[str, float] = {}
         self.last_kept: np.ndarray | None = None
@@ -87,17 +89,17 @@ class Lifter:
         graphs = open_graphs(source, backend, hypotheses=hypotheses or 1, flip=True if flip is None else flip,
                              clips=clips_per_call or 1, **backend_options)
         meta = graphs.meta
-        cfg = LifterConfig(steps=steps or 1, hypotheses=hypotheses or meta["hypotheses"],
-                           flip=meta["flip"] if flip is None else flip,
-                           clips_per_call=clips_per_call or meta["clips"], aggregation=aggregation, seed=seed)
+        cfg = LifterConfig(steps=steps or 1, hypotheses=hypotheses or meta.hypotheses,
+                           flip=meta.flip if flip is None else flip,
+                           clips_per_call=clips_per_call or meta.clips, aggregation=aggregation, seed=seed)
         return cls(graphs, cfg)
 
-    def _check_layout(self, meta: dict) -> None:
+    def _check_layout(self, meta: GraphMeta) -> None:
         c = self.config
-        if meta.get("batch") is None:  # eager torch: any layout
+        if meta.batch is None:  # eager torch: any layout
             return
         want = {"hypotheses": c.hypotheses, "flip": c.flip, "clips": c.clips_per_call}
-        got = {k: meta[k] for k in want}
+        got = {"hypotheses": meta.hypotheses, "flip": meta.flip, "clips": meta.clips}
         if want != got:
             raise HtpEdgeError(f"lifter: the graph was exported for {got}. Expected settings to match it, got {want}. "
                                f"Re-export with --hypotheses/--no-flip/--clips to change the layout.")
@@ -151,18 +153,18 @@ class Lifter:
         t0 = time.perf_counter()
         plan = {}
         if self.graphs.planner is not None:
-            plan = self.graphs.planner.infer({"keypoints_2d": group})
+            plan = self.graphs.planner.infer({names.KEYPOINTS_2D: group})
             clock.time("plan", t0)
         if self.unrolled:
             return self._run_unrolled(group, plan, rng, clock)
         kept = []
 
         def denoise(x2d, x_t, t, p):
-            out = self.graphs.denoiser.infer({"keypoints_2d": x2d, "noisy_pose": x_t, "timestep": t, **p})
+            out = self.graphs.denoiser.infer({names.KEYPOINTS_2D: x2d, names.NOISY_POSE: x_t, names.TIMESTEP: t, **p})
             for name, ms in self.graphs.denoiser.last_timings.items():
                 clock.add(f"denoise.{name}" if name != "compute" else "denoise", ms)
-            kept.append(out.get("kept_frames"))
-            return out["pose_3d"]
+            kept.append(out.get(names.KEPT_FRAMES))
+            return out[names.POSE_3D]
 
         t0 = time.perf_counter()
         before = sum(v for k, v in clock.ms.items() if k.startswith("denoise"))
@@ -174,9 +176,9 @@ class Lifter:
     def _run_unrolled(self, group, plan, rng, clock: _Clock):
         s = self.sampler.config
         noise = rng.standard_normal((s.steps, len(group), s.hypotheses, self.frames, self.joints, 3)).astype(np.float32)
-        feed = {"keypoints_2d": group, "noise": noise, **plan}
+        feed = {names.KEYPOINTS_2D: group, names.NOISE: noise, **plan}
         t0 = time.perf_counter()
-        out = self.graphs.denoiser.infer(feed)["pose_3d"]
+        out = self.graphs.denoiser.infer(feed)[names.POSE_3D]
         clock.time("denoise", t0)
         return out, None, plan
 

@@ -147,7 +147,7 @@ def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress, device) -
 def warm_start(net, init: str | Path) -> dict:
     """Load ``init``'s weights into ``net`` (same architecture); returns its provenance record:
     the source, its sha256 and the training record that produced it (chained for warm starts)."""
-    from htp_edge.data.cache import sha256_file
+    from htp_edge.artifacts.files import sha256_file
     from htp_edge.model.checkpoint import check_keys, model_state, read_checkpoint, resolve_checkpoint
     path = resolve_checkpoint(init)
     ckpt = read_checkpoint(path)

@@ -1,5 +1,6 @@
 """The CLI contract: JSON keys, exit codes, one clear error line and nothing half-written."""
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -74,7 +75,9 @@ def test_bench_json_contract(capsys, tiny_htp_onnx, tmp_path):
     assert (tmp_path / "b.png").is_file()
 
 
-def test_build_without_tensorrt_is_a_clear_error(capsys, tiny_htp_onnx, tmp_path):
+def test_build_without_tensorrt_is_a_clear_error(capsys, tiny_htp_onnx, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # import tensorrt -> ImportError
     code, out, err = _run(capsys, ["build", "--onnx", str(tiny_htp_onnx[0]), "--out", str(tmp_path / "x.engine")])
-    assert code == 2 and "tensorrt" in err.lower() and "Traceback" not in err
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "tensorrt: not installed." in err
     assert not (tmp_path / "x.engine").exists()

@@ -8,7 +8,7 @@ from htp_edge.data.augment import (
     PARTS, SUBTREES, AugmentConfig, augment_pose, mix_part, random_rotation, rotate_subtree, tilt, torso_frames,
 )
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import PARENTS
+from htp_edge.pose.skeleton import PARENTS
 
 
 def _bone_lengths(x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 from htp_edge.data import climbing
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import PARENTS
+from htp_edge.pose.skeleton import PARENTS
 
 # Bones between joints that are rigid in the source skeleton (limbs and head chain).
 RIGID_CHILDREN = (1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 15, 16)

@@ -8,7 +8,7 @@ import pytest
 
 from htp_edge.data import deepmimic, quaternion
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import PARENTS
+from htp_edge.pose.skeleton import PARENTS
 from tests.data.fake_wheels import identity_frames
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from htp_edge.data import load_motion, prepare_motion
-from htp_edge.data import cache, store, wheels
+from htp_edge.artifacts import cache, files
+from htp_edge.data import store, wheels
 from htp_edge.errors import HtpEdgeError
 from tests.data.fake_wheels import make_fake_wheels
 
@@ -24,11 +25,11 @@ def test_prepare_from_wheel_dir_writes_npz_and_provenance(tmp_path, fake_wheel_d
     assert npz.is_file() and npz.parent == tmp_path / "cache"
     meta = json.loads(store.provenance_path(npz.parent).read_text())
     assert meta["conversion_version"] == store.CONVERSION_VERSION
-    assert meta["npz_sha256"] == cache.sha256_file(npz)
+    assert meta["npz_sha256"] == files.sha256_file(npz)
     by_project = {s["project"]: s for s in meta["sources"]}
     assert by_project["holosoma-retargeting"]["license"] == "Apache-2.0"
     assert by_project["pybullet"]["license_files"]["LICENSE.txt"].startswith("zlib")
-    assert by_project["pybullet"]["sha256"] == cache.sha256_file(fake_wheel_dir / by_project["pybullet"]["wheel"])
+    assert by_project["pybullet"]["sha256"] == files.sha256_file(fake_wheel_dir / by_project["pybullet"]["wheel"])
     clips = load_motion(tmp_path / "cache")
     assert len(clips) == 25
     climb0 = next(c for c in clips if c.name == "climb/seq0")
@@ -103,7 +104,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError):
-        cache.atomic_write(target, broken)
+        files.atomic_write(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
 

@@ -7,7 +7,7 @@ import pytest
 from htp_edge.data import CameraConfig, SynthConfig, mirror_pair, sample_camera, synthesize
 from htp_edge.data.synth import _forward_fill
 from htp_edge.errors import HtpEdgeError
-from htp_edge.normalize import denormalize_screen, normalize_screen
+from htp_edge.pose.normalize import denormalize_screen, normalize_screen
 
 
 def _walker(frames: int = 12) -> np.ndarray:

@@ -8,7 +8,7 @@ from htp_edge.data import load_videopose3d
 from htp_edge.data.quaternion import to_matrix
 from htp_edge.data.videopose3d import H36M_32_TO_17
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import LEFT_JOINTS, RIGHT_JOINTS
+from htp_edge.pose.skeleton import LEFT_JOINTS, RIGHT_JOINTS
 
 H36M_META = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": [list(LEFT_JOINTS), list(RIGHT_JOINTS)]}
 

@@ -3,7 +3,7 @@ import pytest
 
 from htp_edge.diffusion.aggregate import aggregate
 from htp_edge.errors import HtpEdgeError
-from htp_edge.geometry import Intrinsics, estimate_root, project_points
+from htp_edge.pose.geometry import Intrinsics, estimate_root, project_points
 
 
 def _scene(seed=0):

@@ -3,7 +3,7 @@ import pytest
 
 from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig, ddim_schedule, ddim_times
 from htp_edge.diffusion.schedule import alphas_cumprod, cosine_betas, diffusion_buffers
-from htp_edge.skeleton import LEFT_JOINTS, RIGHT_JOINTS, flip_pose
+from htp_edge.pose.skeleton import LEFT_JOINTS, RIGHT_JOINTS, flip_pose
 
 
 def test_ddim_times():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from htp_edge.runtime.cuda_mem import DeviceInfo
+from htp_edge.artifacts.specs import DeviceInfo
 
 SHAPE_IN = (1, 9, 17, 2)
 SHAPE_OUT = (1, 9, 17, 3)

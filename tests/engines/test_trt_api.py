@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from htp_edge.engines import BuildConfig, build_engine, load_engine
-from htp_edge.engines.trt_api import detect_features, get_logger, load_tensorrt, numpy_dtype
+from htp_edge.runtime.trt_api import detect_features, get_logger, load_tensorrt, numpy_dtype
 from htp_edge.errors import HtpEdgeError
 from tests.engines.fake_tensorrt import make_fake_tensorrt
 from tests.engines.helpers import ORIN

@@ -119,8 +119,8 @@ def test_timing_cache_is_reused_per_gpu_and_version(fake_trt, tiny_onnx, tmp_pat
 
 
 def test_manifest_describes_the_engine(fake_trt, tiny_onnx, tmp_path, monkeypatch):
-    from htp_edge.engines import manifest as mf
-    from htp_edge.engines.files import sha256_file
+    from htp_edge.artifacts import manifest as mf
+    from htp_edge.artifacts.files import sha256_file
 
     release = tmp_path / "nv_tegra_release"
     release.write_text("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64\n")

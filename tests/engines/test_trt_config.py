@@ -7,7 +7,7 @@ import pytest
 
 from htp_edge.engines import BuildConfig, available_profiles, engine_name, load_profile
 from htp_edge.engines.config import MIB
-from htp_edge.engines.naming import manifest_path, planner_engine, planner_onnx, sm_tag, timing_cache_name
+from htp_edge.artifacts.naming import manifest_path, planner_engine, planner_onnx, sm_tag, timing_cache_name
 from htp_edge.errors import HtpEdgeError
 
 

@@ -6,7 +6,7 @@ import sys
 
 CODE = """
 import sys
-import htp_edge, htp_edge.engines, htp_edge.engines.builder, htp_edge.engines.loader
+import htp_edge, htp_edge.engines, htp_edge.engines.builder, htp_edge.runtime.engine_loader
 import htp_edge.runtime.backends.tensorrt_backend, htp_edge.runtime.cuda_mem, htp_edge.cli.cmd_build
 from htp_edge.runtime.backends import runner_class
 runner_class("tensorrt")

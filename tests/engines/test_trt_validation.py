@@ -8,7 +8,7 @@ import pytest
 
 from htp_edge.engines.validation import compare_outputs, device_precision, make_inputs, summarize_inspector
 from htp_edge.errors import HtpEdgeError
-from htp_edge.runtime.backends.base import TensorSpec
+from htp_edge.artifacts.specs import TensorSpec
 
 
 def test_compare_pose_and_index_outputs():

@@ -8,7 +8,7 @@ import pytest
 
 from htp_edge.cli.main import main
 from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source, mean_pose_baseline
-from htp_edge.model.checkpoint import BUNDLED_DIR
+from htp_edge.artifacts.naming import GraphLayout, bundled_onnx
 
 
 def _run(capsys, argv):
@@ -20,7 +20,7 @@ def _run(capsys, argv):
 @pytest.fixture(scope="module")
 def reports():
     """Test-split reports (K=1, H=1, flip, ONNX Runtime) of both bundled models and the baseline."""
-    out = {name: evaluate_source(str(BUNDLED_DIR / f"{name}_c1_h1_flip.onnx"), EvalConfig(backend="onnxruntime"))
+    out = {name: evaluate_source(str(bundled_onnx(name, GraphLayout())), EvalConfig(backend="onnxruntime"))
            for name in ("d3dp-small", "htp-small")}
     out["mean-pose"] = mean_pose_baseline(EvalConfig())
     return out

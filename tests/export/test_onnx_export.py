@@ -8,7 +8,7 @@ import torch
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.check import check_onnx
 from htp_edge.export.config import ExportConfig
-from htp_edge.export.meta import read_graph_meta
+from htp_edge.artifacts.onnx_meta import read_graph_meta
 from htp_edge.export.onnx_export import export_onnx
 from htp_edge.model.checkpoint import PREFIX
 from htp_edge.model.denoiser import DiffusionPoseModel
@@ -29,7 +29,7 @@ def test_tiny_htp_export_passes_every_check(tiny_htp_onnx):
     planner_outputs = [o.name for o in onnx.load(str(path.with_suffix(".planner.onnx"))).graph.output]
     assert planner_outputs == ["keep_frames", "keep_tokens"]
     meta = read_graph_meta(path)
-    assert meta["batch"] == 4 and meta["hypotheses"] == 2 and meta["flip"] and meta["n1"] == 6
+    assert meta.batch == 4 and meta.hypotheses == 2 and meta.flip and meta.n1 == 6 and meta.macs_per_pass > 0
     assert json.loads(path.with_suffix(".json").read_text())["onnx"] == str(path)
 
 
@@ -38,7 +38,7 @@ def test_unrolled_sampler_export(tiny_htp_ckpt, tmp_path):
                       tmp_path / "s.onnx", progress=lambda m: None)
     assert rep["inputs"]["noise"] == [2, 1, 1, 9, 17, 3] and rep["max_abs_diff_vs_torch"] <= 1e-4
     assert (tmp_path / "s.planner.onnx").is_file()
-    assert read_graph_meta(tmp_path / "s.onnx")["kind"] == "sampler"
+    assert read_graph_meta(tmp_path / "s.onnx").kind == "sampler"
 
 
 def test_d3dp_checkpoint_missing_key_is_refused_and_nothing_written(tmp_path):

@@ -74,7 +74,7 @@ def test_planned_tokens_do_not_depend_on_the_noisy_pose_or_step():
 
 
 def test_plan_is_invariant_to_flip():
-    from htp_edge.skeleton import flip_pose
+    from htp_edge.pose.skeleton import flip_pose
     net = Denoiser(dataclasses.replace(TINY_HTP, frames=27, pruning=dataclasses.replace(TINY_HTP.pruning, n1=13, f=5)))
     x2d = np.random.default_rng(1).normal(size=(3, 27, 17, 2)).cumsum(1).astype(np.float32)
     a = net.plan(torch.from_numpy(x2d))

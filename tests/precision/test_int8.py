@@ -12,7 +12,8 @@ from htp_edge.export.compare import compare_onnx_files, compare_with_onnxruntime
 from htp_edge.export.simplify import simplify_onnx
 from htp_edge.precision.int8 import (quantize_int8_dynamic, quantize_int8_qdq,
                                      quantized_qdq_nodes, zero_point_problems)
-from htp_edge.precision.metadata import read_metadata, sha256_arrays, sha256_file
+from htp_edge.artifacts.files import sha256_file
+from htp_edge.precision.metadata import read_metadata, sha256_arrays
 from tests.fixtures.tiny_onnx import make_model, tiny_lifter_feed, tiny_lifter_onnx
 
 CALIBRATION = [tiny_lifter_feed(seed) for seed in range(32)]

@@ -9,8 +9,8 @@ import onnx
 import pytest
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.precision.metadata import (ModelMetadata, read_metadata, sha256_arrays, sha256_file,
-                                         write_metadata)
+from htp_edge.artifacts.files import sha256_file
+from htp_edge.precision.metadata import ModelMetadata, read_metadata, sha256_arrays, write_metadata
 from tests.fixtures.tiny_onnx import graph_relu
 
 

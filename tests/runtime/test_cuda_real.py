@@ -19,8 +19,8 @@ import re
 import numpy as np
 import pytest
 
-from htp_edge.engines.manifest import FORMAT
-from htp_edge.engines.naming import manifest_path
+from htp_edge.artifacts.manifest import FORMAT
+from htp_edge.artifacts.naming import manifest_path
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends import make_runner
 from htp_edge.runtime.cuda_mem import CudaPythonMem, DeviceBuffer, import_cudart, load_cuda, try_device_info

@@ -1,25 +1,21 @@
 """The one interface every inference backend implements (torch, ONNX Runtime, TensorRT).
 
-A runner is created cheaply, does its heavy work in :meth:`Runner.activate`, and then maps a
-feed ``{input name: numpy array}`` to ``{output name: numpy array}`` with :meth:`Runner.infer`.
-``last_timings`` holds the per-stage milliseconds of the last ``infer`` call (e.g. ``h2d``,
-``compute``, ``d2h`` on a GPU; just ``compute`` on the CPU).
+As in Polygraphy's runners: a runner is created cheaply and touches no device; its heavy work
+(sessions, engines, GPU memory) happens in :meth:`Runner.activate`. :meth:`Runner.infer` maps a
+feed ``{input name: numpy array}`` to ``{output name: numpy array}``: the base class checks
+the runner is active and that the feed matches :meth:`Runner.input_specs` (names, shapes,
+dtypes; one message style for every backend), then calls the backend's :meth:`Runner._infer`.
+``last_timings`` holds the per-stage milliseconds of the last call (``h2d``, ``compute``,
+``d2h`` on a GPU; ``compute`` on the CPU).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """Name, static shape and numpy dtype of one graph input or output."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: np.dtype
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
 
 
 class Runner:
@@ -55,4 +51,28 @@ class Runner:
 
     # -- inference ---------------------------------------------------------------------------
     def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Check ``feed`` against the graph's inputs, then run it."""
+        if not self.is_active:
+            raise HtpEdgeError(f"{self.backend} backend: runner is not active. Expected activate() (or "
+                               f"`with runner:`) before infer, got an inactive runner.")
+        return self._infer(self.check_feed(feed))
+
+    def check_feed(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The feed as numpy arrays, or one clear error naming what does not match."""
+        specs = {s.name: s for s in self.input_specs()}
+        missing, extra = sorted(set(specs) - set(feed)), sorted(set(feed) - set(specs))
+        if missing or extra:
+            raise HtpEdgeError(f"{self.backend} backend: feed names do not match the graph. Expected "
+                               f"{sorted(specs)}, got {sorted(feed)} (missing {missing}, unexpected {extra}).")
+        arrays = {}
+        for name, spec in specs.items():
+            value = np.asarray(feed[name])
+            problem = spec.accepts(value)
+            if problem:
+                raise HtpEdgeError(f"{self.backend} backend: input {name!r} does not match the graph. {problem}. "
+                                   f"Graphs have static shapes: re-export (or rebuild) for other sizes.")
+            arrays[name] = value
+        return arrays
+
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         raise NotImplementedError

@@ -3,24 +3,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from htp_edge.artifacts.onnx_meta import import_onnxruntime, ort_specs
 from htp_edge.errors import HtpEdgeError
-from htp_edge.runtime.backends.base import Runner, TensorSpec
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.runtime.backends.base import Runner
 
-_ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
-               "tensor(int32)": np.int32, "tensor(double)": np.float64, "tensor(bool)": np.bool_}
-
-
-def _import_ort():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise HtpEdgeError("onnxruntime: not installed. Install it with `pip install htp_edge[ort]` "
-                           "(onnxruntime-gpu for CUDA), or pick another --backend.") from None
-    return onnxruntime
 
 
 class OnnxRuntimeRunner(Runner):
@@ -36,7 +27,7 @@ class OnnxRuntimeRunner(Runner):
         self.session = None
 
     def activate(self) -> None:
-        ort = _import_ort()
+        ort = import_onnxruntime()
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if self.threads:
@@ -56,17 +47,21 @@ class OnnxRuntimeRunner(Runner):
         super().deactivate()
 
     def input_specs(self) -> list[TensorSpec]:
-        return [TensorSpec(i.name, tuple(i.shape), np.dtype(_ORT_DTYPES.get(i.type, np.float32)))
-                for i in self.session.get_inputs()]
+        return ort_specs(self._require_session().get_inputs())
 
     def output_specs(self) -> list[TensorSpec]:
-        return [TensorSpec(o.name, tuple(o.shape), np.dtype(_ORT_DTYPES.get(o.type, np.float32)))
-                for o in self.session.get_outputs()]
+        return ort_specs(self._require_session().get_outputs())
 
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _require_session(self):
+        if self.session is None:
+            raise HtpEdgeError("onnxruntime backend: runner is not active. Expected activate() (or `with runner:`) "
+                               "before use, got an inactive runner.")
+        return self.session
+
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
         names = [o.name for o in self.session.get_outputs()]
-        outs = self.session.run(names, dict(feed))
+        outs = self.session.run(names, feed)
         self.last_timings = {"compute": (time.perf_counter() - t0) * 1e3}
         return dict(zip(names, outs))
 

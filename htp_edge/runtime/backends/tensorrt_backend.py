@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.runtime.backends.base import Runner, TensorSpec
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.runtime.backends.base import Runner
 from htp_edge.runtime.cuda_mem import CudaMem, DeviceBuffer, HostBuffer, load_cuda
 
 
@@ -88,7 +88,7 @@ class TensorRTRunner(Runner):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def activate(self) -> None:
-        from htp_edge.engines.loader import load_engine
+        from htp_edge.runtime.engine_loader import load_engine
 
         opts = self.options
         self.cuda = opts.cuda if isinstance(opts.cuda, CudaMem) else load_cuda(opts.cuda, opts.device_index)
@@ -172,9 +172,10 @@ class TensorRTRunner(Runner):
         return self.loaded
 
     # -- inference ---------------------------------------------------------------------------
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._require_loaded()
-        self._stage_inputs(feed)
+        for name, binding in self._inputs.items():
+            np.copyto(binding.host.array, feed[name])
         cuda, stream = self.cuda, self.stream
         ev_start, ev_h2d, ev_compute, ev_d2h = self._events
         cuda.record_event(ev_start, stream)
@@ -192,23 +193,6 @@ class TensorRTRunner(Runner):
                              "compute": cuda.elapsed_ms(ev_h2d, ev_compute),
                              "d2h": cuda.elapsed_ms(ev_compute, ev_d2h)}
         return {name: b.host.array.copy() for name, b in self._outputs.items()}
-
-    def _stage_inputs(self, feed: Mapping[str, np.ndarray]) -> None:
-        missing = sorted(set(self._inputs) - set(feed))
-        extra = sorted(set(feed) - set(self._inputs))
-        if missing or extra:
-            raise HtpEdgeError(f"tensorrt backend: feed names do not match the engine. Expected "
-                               f"{sorted(self._inputs)}, got {sorted(feed)} (missing {missing}, "
-                               f"unexpected {extra}).")
-        for name, binding in self._inputs.items():
-            value = np.asarray(feed[name])
-            spec = binding.spec
-            if value.shape != spec.shape or value.dtype != spec.dtype:
-                raise HtpEdgeError(
-                    f"tensorrt backend: input {name!r} does not match the engine. Expected "
-                    f"shape {spec.shape} dtype {spec.dtype}, got shape {value.shape} dtype "
-                    f"{value.dtype}. Engines have static shapes: rebuild for other sizes.")
-            np.copyto(binding.host.array, value)
 
     def _execute(self) -> None:
         if self._graph is not None:

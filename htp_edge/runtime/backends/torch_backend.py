@@ -2,24 +2,29 @@
 from __future__ import annotations
 
 import time
-from typing import Mapping
 
 import numpy as np
 
-from htp_edge.runtime.backends.base import Runner, TensorSpec
+from htp_edge.artifacts import names
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.runtime.backends.base import Runner
+
+
+def _dtype(name: str) -> np.dtype:
+    return np.dtype(np.int64 if name in names.INDEX_TENSORS else np.float32)
 
 
 class TorchRunner(Runner):
     """Wraps a torch module whose positional inputs follow ``input_names``.
 
-    ``artifact`` is the module (e.g. :class:`htp_edge.export.graphs.DenoiserGraph`); shapes
-    are not fixed, so specs list names only.
+    ``artifact`` is the module (e.g. :class:`htp_edge.export.graphs.DenoiserGraph`); eager
+    modules take any batch, so specs fix names and dtypes, not shapes.
     """
 
     backend = "torch"
 
-    def __init__(self, artifact, input_names=("keypoints_2d", "noisy_pose", "timestep"),
-                 output_names=("pose_3d", "kept_frames"), device: str = "cpu", threads: int = 0) -> None:
+    def __init__(self, artifact, input_names=names.DENOISER_INPUTS, output_names=(names.POSE_3D, names.KEPT_FRAMES),
+                 device: str = "cpu", threads: int = 0) -> None:
         super().__init__()
         self.module = artifact
         self.input_names, self.output_names = tuple(input_names), tuple(output_names)
@@ -33,15 +38,15 @@ class TorchRunner(Runner):
         super().activate()
 
     def input_specs(self) -> list[TensorSpec]:
-        return [TensorSpec(n, (), np.dtype(np.int64 if n == "keep_frames" else np.float32)) for n in self.input_names]
+        return [TensorSpec(n, None, _dtype(n)) for n in self.input_names]
 
     def output_specs(self) -> list[TensorSpec]:
-        return [TensorSpec(n, (), np.dtype(np.float32)) for n in self.output_names]
+        return [TensorSpec(n, None, _dtype(n)) for n in self.output_names]
 
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
         t0 = time.perf_counter()
-        args = [torch.from_numpy(np.asarray(feed[n])).to(self.device) for n in self.input_names if n in feed]
+        args = [torch.from_numpy(np.ascontiguousarray(feed[n])).to(self.device) for n in self.input_names]
         with torch.inference_mode():
             out = self.module(*args)
         out = out if isinstance(out, tuple) else (out,)

@@ -1,4 +1,6 @@
-"""The sidecar manifest ``<engine>.json``: what an engine was built from, with and for.
+"""The engine manifest ``<engine>.json``: its format, reading it, and the compatibility check.
+
+The manifest records what an engine was built from, with and for.
 
 A TensorRT plan is valid only for the TensorRT version and GPU it was built with. The manifest
 records both (plus the ONNX hash, precision recipe, I/O, CUDA and JetPack/L4T release, builder
@@ -14,52 +16,8 @@ from pathlib import Path
 from htp_edge.errors import HtpEdgeError
 
 FORMAT = "htp_edge.engine/1"
-META_PRECISION = "htp_edge.precision"
-META_CALIBRATION = "htp_edge.calibration_sha256"
-META_GRAPH = "htp_edge.graph"  # written by htp_edge.export.meta
 NV_TEGRA_RELEASE = "/etc/nv_tegra_release"
 
-
-def onnx_info(onnx_path) -> dict:
-    """``{"precision": {...}, "graph": {...} | None}`` from the ONNX ``metadata_props``.
-
-    ``precision`` holds the recipe and calibration hash (``htp_edge.precision``,
-    ``htp_edge.calibration_sha256``); without those keys it is read off the graph (Q/DQ nodes ->
-    int8, FP16 initializers -> fp16), and ``source`` says which. ``graph`` is the export's
-    ``htp_edge.graph`` description, which the runtime reads back from the engine manifest.
-    Without the ``onnx`` package (e.g. a Jetson with TensorRT only) both are unknown.
-    """
-    try:
-        import onnx
-    except ImportError:
-        return {"precision": {"recipe": "unknown", "calibration_sha256": None,
-                              "source": "onnx not installed"}, "graph": None}
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    meta = {p.key: p.value for p in model.metadata_props}
-    if META_PRECISION in meta:
-        recipe, source = meta[META_PRECISION], "onnx metadata"
-    else:
-        recipe, source = _graph_precision(onnx, model), "onnx graph"
-    return {"precision": {"recipe": recipe, "calibration_sha256": meta.get(META_CALIBRATION),
-                          "source": source},
-            "graph": _graph_meta(meta.get(META_GRAPH))}
-
-
-def _graph_meta(text: str | None) -> dict | None:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _graph_precision(onnx, model) -> str:
-    if any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in model.graph.node):
-        return "int8"
-    if any(init.data_type == onnx.TensorProto.FLOAT16 for init in model.graph.initializer):
-        return "fp16"
-    return "fp32"
 
 
 def base_precision(recipe: str) -> str:
@@ -124,3 +82,15 @@ def check_compatible(manifest: dict, engine_path, trt_version: str, compute_capa
             f"engine {engine_path}: built for another GPU. Expected compute capability "
             f"{compute_capability} (this GPU), got {built_cc} ({gpu}). Engines are valid only for "
             f"the GPU architecture that built them; rebuild: {rebuild}")
+
+
+def engine_graph_meta(engine_path) -> "GraphMeta":
+    """The graph record an engine's manifest carries (written from the ONNX at build time)."""
+    from htp_edge.artifacts.graph_meta import GraphMeta
+    from htp_edge.artifacts.naming import manifest_path
+    path = manifest_path(engine_path)
+    manifest = manifest_from_file(path)
+    if manifest is None or manifest.get("graph") is None:
+        raise HtpEdgeError(f"engine: {Path(engine_path).name} has no manifest with graph metadata ({path.name}). "
+                           f"Build it with `htp-edge build`, which writes the manifest.")
+    return GraphMeta.from_json(manifest["graph"], where=f"engine manifest {path.name}")

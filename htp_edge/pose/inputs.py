@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.skeleton import NUM_JOINTS
+from htp_edge.pose.skeleton import NUM_JOINTS
 
 FORMATS = ("h36m", "coco")
 
@@ -39,7 +39,7 @@ def to_h36m(xy: np.ndarray, conf: np.ndarray, fmt: str) -> tuple[np.ndarray, np.
         return xy, conf
     if fmt != "coco":
         raise HtpEdgeError(f"format: unknown keypoint format. Expected one of {', '.join(FORMATS)}, got {fmt!r}.")
-    from htp_edge.data.coco import coco_to_h36m
+    from htp_edge.pose.coco import coco_to_h36m
     out = coco_to_h36m(np.concatenate([xy, conf[..., None]], axis=-1))
     return out[..., :2].astype(np.float32), out[..., 2].astype(np.float32)
 

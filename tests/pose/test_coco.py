@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htp_edge.data import coco_to_h36m
+from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.errors import HtpEdgeError
 
 # A front-facing person in pixels (y down), COCO order.

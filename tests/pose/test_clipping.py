@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htp_edge.data import Cut, cut_clips, gather, stitch
+from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
 from htp_edge.errors import HtpEdgeError
 
 

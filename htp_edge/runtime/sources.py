@@ -1,0 +1,113 @@
+"""Resolving what a user passes (bundled name, .pt/.bin, .onnx, .engine) into runnable graphs.
+
+A :class:`GraphSet` is the denoiser runner, the optional TCEP planner runner and the graph
+record (:class:`~htp_edge.artifacts.graph_meta.GraphMeta`). ONNX graphs and engines are opened
+here with numpy + ONNX Runtime or TensorRT alone; a bundled name in the default layout runs
+from the ONNX the package carries. A checkpoint in any other layout (or on the torch backend)
+needs the workstation half: it is handed to :data:`CHECKPOINT_OPENER`, which needs torch.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from htp_edge.artifacts.graph_meta import GraphMeta
+from htp_edge.artifacts.manifest import engine_graph_meta
+from htp_edge.artifacts.naming import (BUNDLED, CHECKPOINT_SUFFIXES, ENGINE_SUFFIXES, GraphLayout, bundled_onnx,
+                                       planner_engine, planner_onnx)
+from htp_edge.errors import HtpEdgeError
+from htp_edge.runtime.backends import Runner, make_runner
+
+# The workstation half's opener of checkpoints (torch): (name, backend, layout, **options) -> GraphSet
+CHECKPOINT_OPENER = "htp_edge.export.runtime_graphs:open_checkpoint"
+
+
+@dataclass
+class GraphSet:
+    """Runners for one exported model plus its record."""
+
+    denoiser: Runner
+    planner: Runner | None
+    meta: GraphMeta
+    source: str
+
+    def activate(self) -> None:
+        for r in (self.denoiser, self.planner):
+            if r is not None and not r.is_active:
+                r.activate()
+
+    def deactivate(self) -> None:
+        for r in (self.denoiser, self.planner):
+            if r is not None:
+                r.deactivate()
+
+
+def from_onnx(path: Path, backend: str, **options) -> GraphSet:
+    from htp_edge.artifacts.onnx_meta import read_graph_meta
+    if backend != "onnxruntime":
+        raise HtpEdgeError(f"backend: an .onnx file runs on the onnxruntime backend. Expected --backend onnxruntime "
+                           f"(or build an engine: htp-edge build --onnx {path} --out FILE.engine), got {backend!r}.")
+    meta = read_graph_meta(path)
+    planner = None
+    if meta.planner:
+        ppath = planner_onnx(path)
+        if not ppath.is_file():
+            raise HtpEdgeError(f"onnx: {path.name} needs its TCEP planner graph {ppath.name} beside it. "
+                               f"Re-export with `htp-edge export`.")
+        planner = make_runner("onnxruntime", ppath, **options)
+    return GraphSet(make_runner("onnxruntime", path, **options), planner, meta, str(path))
+
+
+def from_engine(path: Path, backend: str, **options) -> GraphSet:
+    if backend != "tensorrt":
+        raise HtpEdgeError(f"backend: an .engine file runs on the tensorrt backend. Expected --backend tensorrt, "
+                           f"got {backend!r}.")
+    meta = engine_graph_meta(path)
+    planner = None
+    if meta.planner:
+        for cand, kind in ((planner_engine(path), "tensorrt"), (planner_onnx(path), "onnxruntime")):
+            if cand.is_file():
+                planner = make_runner(kind, cand)
+                break
+        else:
+            raise HtpEdgeError(f"engine: {path.name} needs its TCEP planner ({planner_engine(path).name} or "
+                               f"{planner_onnx(path).name}) beside it.")
+    return GraphSet(make_runner("tensorrt", path, **options), planner, meta, str(path))
+
+
+def from_checkpoint(name: str, backend: str, layout: GraphLayout, **options) -> GraphSet:
+    """A bundled name in a shipped layout runs from the package's ONNX; anything else needs torch."""
+    if backend == "onnxruntime" and name in BUNDLED:
+        shipped = bundled_onnx(name, layout)
+        if shipped.is_file():
+            return from_onnx(shipped, backend, **options)
+    if backend not in ("torch", "onnxruntime"):
+        raise HtpEdgeError(f"backend: a checkpoint runs on torch or onnxruntime. For TensorRT export and build an "
+                           f"engine first (htp-edge export / htp-edge build), got --backend {backend!r}.")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise HtpEdgeError(f"checkpoint: running {name!r} in layout {layout.suffix} on {backend} needs torch "
+                           f"(a one-time export). Export on a workstation (htp-edge export --checkpoint {name} "
+                           f"--out FILE.onnx) and load the .onnx instead.") from None
+    module, func = CHECKPOINT_OPENER.split(":")
+    return getattr(importlib.import_module(module), func)(name, backend, layout, **options)
+
+
+def open_graphs(source, backend: str = "onnxruntime", hypotheses: int = 1, flip: bool = True, clips: int = 1,
+                **options) -> GraphSet:
+    """Dispatch on what ``source`` is: bundled name, checkpoint, .onnx or .engine."""
+    text = str(source)
+    path = Path(text)
+    if text in BUNDLED or path.suffix in CHECKPOINT_SUFFIXES:
+        layout = GraphLayout(clips=clips, hypotheses=hypotheses, flip=flip)
+        return from_checkpoint(text, backend, layout, **options)
+    if not path.is_file():
+        raise HtpEdgeError(f"model: not found: {text!r}. Expected a bundled name ({', '.join(BUNDLED)}), "
+                           f"a .pt/.bin checkpoint, an .onnx or an .engine file.")
+    if path.suffix == ".onnx":
+        return from_onnx(path, backend, **options)
+    if path.suffix in ENGINE_SUFFIXES:
+        return from_engine(path, backend, **options)
+    raise HtpEdgeError(f"model: unknown file type {path.suffix!r}. Expected .pt/.bin, .onnx or .engine, got {path.name}.")
