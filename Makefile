@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
 
-.PHONY: demo test setup data clean
+.PHONY: demo test lint wheel-check setup data clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,16 @@ data: $(STAMP)
 demo: data
 	$(VENV)/bin/python scripts/demo.py
 
-test: data
+# lint and the installed-wheel check run first, so that pytest's summary closes the output
+test: data lint wheel-check
 	$(PY) -m pytest tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# the product as users get it: wheel -> fresh venv with [ort] only -> runtime and CLI outside the repo
+wheel-check:
+	bash scripts/check_wheel.sh
 
 clean:
 	rm -rf $(VENV) export/out engines/out calibration/out out

@@ -53,7 +53,8 @@ def manifest_from_file(path) -> dict | None:
                            f"rebuild the engine.") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise HtpEdgeError(f"engine manifest: {path} is not an htp-edge engine manifest. Expected "
-                           f"format {FORMAT!r}, got {data.get('format') if isinstance(data, dict) else type(data).__name__!r}.")
+                           f"format {FORMAT!r}, got "
+                           f"{data.get('format') if isinstance(data, dict) else type(data).__name__!r}.")
     return data
 
 
@@ -84,7 +85,7 @@ def check_compatible(manifest: dict, engine_path, trt_version: str, compute_capa
             f"the GPU architecture that built them; rebuild: {rebuild}")
 
 
-def engine_graph_meta(engine_path) -> "GraphMeta":
+def engine_graph_meta(engine_path):
     """The graph record an engine's manifest carries (written from the ONNX at build time)."""
     from htp_edge.artifacts.graph_meta import GraphMeta
     from htp_edge.artifacts.naming import manifest_path

@@ -10,9 +10,8 @@ is ``<onnx stem>_<precision>_sm<cc>.engine`` with ``<engine>.json`` (manifest) a
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from htp_edge.errors import HtpEdgeError
 

@@ -67,11 +67,12 @@ def _model_source(args, cfg):
     from htp_edge.artifacts.naming import BUNDLED, CHECKPOINT_SUFFIXES
     if args.model in BUNDLED or Path(args.model).suffix in CHECKPOINT_SUFFIXES:
         return args.model
+    import torch
+
+    from htp_edge.artifacts.cache import default_cache_dir
     from htp_edge.model.checkpoint import save_checkpoint
     from htp_edge.model.config import preset
     from htp_edge.model.denoiser import DiffusionPoseModel
-    from htp_edge.artifacts.cache import default_cache_dir
-    import torch
     mcfg = preset(args.model, args.frames)
     path = default_cache_dir() / "random" / f"{mcfg.tag()}_seed0.pt"
     if not path.is_file():
@@ -105,14 +106,18 @@ def format_text(r: dict) -> str:
     for name, s in list(r["stages"].items()) + [("total", r["total"])]:
         lines.append(f"  {name:<16}{s['p50_ms']:>10.2f}{s['p90_ms']:>10.2f}{s['p99_ms']:>10.2f}{s['mean_ms']:>10.2f}"
                      f"{s['max_ms']:>10.2f}")
-    lines.append(f"  frames/s {r['frames_per_s']:.1f}; runtime overhead {r['runtime_overhead_pct']:.1f} % of the total; "
+    lines.append(f"  frames/s {r['frames_per_s']:.1f}; "
+                 f"runtime overhead {r['runtime_overhead_pct']:.1f} % of the total; "
                  f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     if r.get("achieved_gmacs_per_s"):
-        ref = f" vs GEMM {r['gemm_reference_gmacs_per_s']:.1f} ({r['achieved_vs_gemm_pct']:.0f} %)" if r.get("gemm_reference_gmacs_per_s") else ""
+        ref = ""
+        if r.get("gemm_reference_gmacs_per_s"):
+            ref = f" vs GEMM {r['gemm_reference_gmacs_per_s']:.1f} ({r['achieved_vs_gemm_pct']:.0f} %)"
         lines.append(f"  denoiser {r['achieved_gmacs_per_s']:.1f} GMAC/s{ref}")
     if r.get("power"):
         p = r["power"]
-        lines.append(f"  power: {p['mean_power_mw']:.0f} mW mean ({p['rail']}), {p['energy_per_inference_mj']:.1f} mJ per iteration")
+        lines.append(f"  power: {p['mean_power_mw']:.0f} mW mean ({p['rail']}), "
+                     f"{p['energy_per_inference_mj']:.1f} mJ per iteration")
     if r.get("plot"):
         lines.append(f"  plot: {r['plot']}")
     return "\n".join(lines)

@@ -25,9 +25,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> dict:
+    from htp_edge.artifacts.naming import is_planner, planner_engine, planner_onnx
     from htp_edge.engines.builder import build_engine, planner_config
     from htp_edge.engines.config import BuildConfig
-    from htp_edge.artifacts.naming import is_planner, planner_engine, planner_onnx
 
     config = BuildConfig.from_profile(
         args.profile, workspace_mib=args.workspace, builder_optimization_level=args.opt_level,

@@ -58,7 +58,8 @@ def _layout_from_graph(cfg, source, args):
 def format_text(r: dict) -> str:
     c = r.get("config", {})
     lines = [f"{r['sequences']} sequences, {r['frames']} frames, {r['clips']} clips "
-             f"(K={c.get('steps')}, H={c.get('hypotheses')}, flip={c.get('flip')}, {c.get('aggregation_used', c.get('baseline'))})",
+             f"(K={c.get('steps')}, H={c.get('hypotheses')}, flip={c.get('flip')}, "
+             f"{c.get('aggregation_used', c.get('baseline'))})",
              f"  MPJPE {r['mpjpe_mm']:.1f} mm   P-MPJPE {r['p_mpjpe_mm']:.1f} mm   "
              f"(without head joints: {r['mpjpe_no_head_mm']:.1f} / {r['p_mpjpe_no_head_mm']:.1f} mm)"]
     for src, s in r.get("per_source", {}).items():

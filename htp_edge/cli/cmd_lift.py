@@ -25,9 +25,9 @@ def run(args) -> dict:
     from pathlib import Path
 
     from htp_edge.artifacts.files import atomic_save_npy
+    from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
     from htp_edge.errors import HtpEdgeError
     from htp_edge.pose.geometry import Intrinsics
-    from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
     from htp_edge.pose.inputs import load_keypoint_file
     from htp_edge.runtime.lifter import Lifter
     out = Path(args.out)

@@ -25,8 +25,8 @@ def run(args) -> dict:
     import shutil
     from pathlib import Path
 
-    from htp_edge.errors import HtpEdgeError
     from htp_edge.artifacts.onnx_meta import read_graph_meta
+    from htp_edge.errors import HtpEdgeError
     from htp_edge.precision.apply import copy_graph_meta, quantize
     src, out = Path(args.onnx), Path(args.out)
     if out.suffix != ".onnx":

@@ -8,7 +8,8 @@ HELP = "train d3dp or htp on the real-motion train split; writes a D3DP-layout c
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default="htp-small", help="preset: d3dp-small, htp-small, d3dp or htp (default htp-small)")
+    p.add_argument("--model", default="htp-small",
+                   help="preset: d3dp-small, htp-small, d3dp or htp (default htp-small)")
     p.add_argument("--out", required=True, help="checkpoint .pt to write (resumable with --resume)")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--iters-per-epoch", type=int, default=150)
@@ -24,7 +25,8 @@ def add_arguments(p) -> None:
                    help="largest random lean of the whole body in degrees, half the chunks (0 turns it off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N; the noise draws match on every device")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default), cuda or cuda:N; the noise draws match on every device")
     p.add_argument("--workers", type=int, default=0,
                    help="background sampling processes (0: sample in the training process); worth it on a GPU")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")

@@ -11,14 +11,14 @@ and :func:`stitch` implement D3DP's test-time clip rule. :func:`coco_to_h36m` an
 from __future__ import annotations
 
 from htp_edge.data.camera import Camera, CameraConfig, sample_camera
-from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
-from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.data.motion import MotionClip, load_motion, select
 from htp_edge.data.prepare import prepare_motion
 from htp_edge.data.sampler import SamplerConfig, TrainBatch, TrainSampler
 from htp_edge.data.synth import Synth, SynthConfig, mirror_pair, synthesize
 from htp_edge.data.testset import TestSequence, TestSetConfig, make_test_set
 from htp_edge.data.videopose3d import load_videopose3d
+from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
+from htp_edge.pose.coco import coco_to_h36m
 
 __all__ = [
     "Camera", "CameraConfig", "Cut", "MotionClip", "SamplerConfig", "Synth", "SynthConfig", "TestSequence",

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from htp_edge.data import climbing, deepmimic, store
 from htp_edge.artifacts.cache import resolve_cache_dir, resolve_wheel_dir
 from htp_edge.artifacts.files import sha256_file
+from htp_edge.data import climbing, deepmimic, store
 from htp_edge.data.motion import FPS, split_of
 from htp_edge.data.wheels import CLIMB_WHEEL, DEEPMIMIC_WHEEL, obtain_wheel, open_wheel, read_member, wheel_provenance
 

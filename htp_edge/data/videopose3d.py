@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from htp_edge.data.camera import Camera
-from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.data.quaternion import normalize, to_matrix
 from htp_edge.data.testset import TestSequence
 from htp_edge.errors import HtpEdgeError
+from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.pose.skeleton import LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
 
 H36M_32_TO_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)

@@ -10,10 +10,10 @@ inside :func:`~htp_edge.runtime.trt_api.load_tensorrt`, when a build or load act
 """
 from __future__ import annotations
 
+from htp_edge.artifacts.naming import engine_name, inspector_path, manifest_path
 from htp_edge.engines.builder import BuildResult, build_engine
 from htp_edge.engines.config import BuildConfig, DeviceProfile, available_profiles, load_profile
 from htp_edge.runtime.engine_loader import LoadedEngine, load_engine
-from htp_edge.artifacts.naming import engine_name, inspector_path, manifest_path
 from htp_edge.runtime.trt_api import load_tensorrt
 
 __all__ = [

@@ -18,15 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from htp_edge.artifacts import manifest as mf
-from htp_edge.engines.onnx_info import onnx_info
-from htp_edge.engines.config import BuildConfig
 from htp_edge.artifacts.files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes, sha256_file
 from htp_edge.artifacts.naming import engine_name, inspector_path, manifest_path, timing_cache_name
-from htp_edge.runtime.trt_api import (TrtFeatures, detect_features, device_memory_bytes, get_logger,
-                                      load_tensorrt, spec_to_json, tensor_io)
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import DeviceInfo
+from htp_edge.engines.config import BuildConfig
+from htp_edge.engines.onnx_info import onnx_info
+from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.cuda_mem import try_device_info
+from htp_edge.runtime.trt_api import (
+    TrtFeatures,
+    detect_features,
+    device_memory_bytes,
+    get_logger,
+    load_tensorrt,
+    spec_to_json,
+    tensor_io,
+)
 
 FP16_ONNX_HINT = "Make an FP16 ONNX with `htp-edge quantize --precision fp16` and build that (strongly typed)"
 

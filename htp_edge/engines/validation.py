@@ -14,11 +14,11 @@ from typing import Mapping
 
 import numpy as np
 
-from htp_edge.errors import HtpEdgeError
-from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT
-from htp_edge.artifacts.specs import TensorSpec
-from htp_edge.runtime.backends.base import Runner
 from htp_edge.artifacts import names
+from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
+from htp_edge.runtime.backends.base import Runner
+from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT
 
 POSE_OUTPUTS = ("pose_3d", "poses_3d", "x0")
 

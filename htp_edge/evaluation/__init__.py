@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from htp_edge.evaluation.metrics import (
-    BODY_JOINTS, joints_without, mpjpe, mpjpe_without_head, p_mpjpe, p_mpjpe_without_head, procrustes_align,
+    BODY_JOINTS,
+    joints_without,
+    mpjpe,
+    mpjpe_without_head,
+    p_mpjpe,
+    p_mpjpe_without_head,
+    procrustes_align,
 )
 
 __all__ = ["BODY_JOINTS", "joints_without", "mpjpe", "mpjpe_without_head", "p_mpjpe", "p_mpjpe_without_head",

@@ -74,7 +74,8 @@ def evaluate_predictor(predict, seqs, progress: bool = False) -> dict:
     if progress:
         print(file=sys.stderr)
     report = summarize(rows)
-    report["per_source"] = {s: summarize([r for r in rows if r["source"] == s]) for s in sorted({r["source"] for r in rows})}
+    sources = sorted({r["source"] for r in rows})
+    report["per_source"] = {s: summarize([r for r in rows if r["source"] == s]) for s in sources}
     report["per_sequence"] = rows
     report["frames"] = int(sum(r["frames"] for r in rows))
     report["sequences"] = len(rows)
@@ -83,8 +84,8 @@ def evaluate_predictor(predict, seqs, progress: bool = False) -> dict:
 
 def evaluate_source(source, cfg: EvalConfig = EvalConfig(), progress: bool = False, **backend_options) -> dict:
     """Lift every test sequence with the model at ``source`` (name, .pt, .onnx, .engine)."""
-    from htp_edge.runtime.lifter import Lifter
     from htp_edge.pose.clipping import cut_clips
+    from htp_edge.runtime.lifter import Lifter
     seqs = test_sequences(cfg)
     lifter = Lifter.load(source, backend=cfg.backend, steps=cfg.steps, hypotheses=cfg.hypotheses, flip=cfg.flip,
                          aggregation=cfg.aggregation, seed=cfg.seed, **backend_options)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from htp_edge.artifacts import names
+from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.config import ExportConfig
-from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.export.meta import write_graph_meta
-from htp_edge.artifacts import names
 
 
 def load_for_export(cfg: ExportConfig):
@@ -32,9 +32,11 @@ def load_for_export(cfg: ExportConfig):
     from htp_edge.model.denoiser import DiffusionPoseModel
     if cfg.checkpoint:
         net, meta = load_model(cfg.checkpoint, model=cfg.model, frames=cfg.frames)
-        return net.pose_estimator.eval(), {"checkpoint": str(cfg.checkpoint), **{k: meta.get(k) for k in ("final_loss", "val_mpjpe_mm") if k in meta}}
+        record = {k: meta.get(k) for k in ("final_loss", "val_mpjpe_mm") if k in meta}
+        return net.pose_estimator.eval(), {"checkpoint": str(cfg.checkpoint), **record}
     torch.manual_seed(cfg.seed)
-    return DiffusionPoseModel(preset(cfg.model, cfg.frames)).pose_estimator.eval(), {"checkpoint": None, "seed": cfg.seed}
+    net = DiffusionPoseModel(preset(cfg.model, cfg.frames)).pose_estimator.eval()
+    return net, {"checkpoint": None, "seed": cfg.seed}
 
 
 def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
@@ -46,7 +48,8 @@ def example_inputs(net, cfg: ExportConfig, seed: int) -> dict[str, np.ndarray]:
            + rng.uniform(-0.3, 0.3, size=(b, 1, m.joints, 2))).astype(np.float32)
     feed = {names.KEYPOINTS_2D: x2d}
     if cfg.unrolled_steps:
-        feed[names.NOISE] = rng.standard_normal((cfg.unrolled_steps, b, cfg.hypotheses, m.frames, m.joints, 3)).astype(np.float32)
+        shape = (cfg.unrolled_steps, b, cfg.hypotheses, m.frames, m.joints, 3)  # (K, B, H, F, J, 3)
+        feed[names.NOISE] = rng.standard_normal(shape).astype(np.float32)
     else:
         n = cfg.batch
         feed[names.KEYPOINTS_2D] = np.repeat(x2d, n // b, axis=0)

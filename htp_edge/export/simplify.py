@@ -16,8 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.export.compare import (IntSampler, compare_outputs, ort_session, random_feed,
-                                     run_onnxruntime)
+from htp_edge.export.compare import IntSampler, compare_outputs, ort_session, random_feed, run_onnxruntime
 
 TOOLS = ("auto", "onnxsim", "onnxslim")
 # MatMul+Add -> Gemm fusion passes, off unless asked for: on 3-D activations they wrap every

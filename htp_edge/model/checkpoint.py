@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from htp_edge.artifacts.naming import BUNDLED, bundled_checkpoint
 from htp_edge.errors import HtpEdgeError
 from htp_edge.model.config import ModelConfig, PruningConfig, preset
-from htp_edge.artifacts.naming import BUNDLED, bundled_checkpoint
 
 PREFIX = "module."
 

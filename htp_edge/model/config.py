@@ -36,9 +36,11 @@ class PruningConfig:
 
     def __post_init__(self) -> None:
         if self.n1 < 1 or self.f < 1:
-            raise HtpEdgeError(f"pruning: kept counts must be positive. Expected n1, f >= 1, got n1={self.n1}, f={self.f}.")
+            raise HtpEdgeError(f"pruning: kept counts must be positive. Expected n1, f >= 1, "
+                               f"got n1={self.n1}, f={self.f}.")
         if self.tcep and self.mgptp and self.f > self.n1:
-            raise HtpEdgeError(f"pruning: MGPTP keeps a subset of TCEP's frames. Expected f <= n1, got f={self.f}, n1={self.n1}.")
+            raise HtpEdgeError(f"pruning: MGPTP keeps a subset of TCEP's frames. Expected f <= n1, "
+                               f"got f={self.f}, n1={self.n1}.")
         if self.tcep and self.mgptp and self.mgptp_layer <= self.tcep_layer:
             raise HtpEdgeError(
                 f"pruning: MGPTP must come after TCEP. Expected mgptp_layer > tcep_layer, "
@@ -71,7 +73,8 @@ class ModelConfig:
                 raise HtpEdgeError(f"model: {key} must be positive, got {getattr(self, key)}.")
         if self.embed_dim % self.num_heads:
             raise HtpEdgeError(
-                f"model: embed_dim must be divisible by num_heads. Got embed_dim={self.embed_dim}, num_heads={self.num_heads}.")
+                f"model: embed_dim must be divisible by num_heads. "
+                f"Got embed_dim={self.embed_dim}, num_heads={self.num_heads}.")
         if self.embed_dim % 2:
             raise HtpEdgeError(f"model: embed_dim must be even (sinusoidal timestep embedding), got {self.embed_dim}.")
         p = self.pruning
@@ -80,7 +83,8 @@ class ModelConfig:
         for stage, layer in (("tcep", p.tcep_layer), ("mgptp", p.mgptp_layer)):
             if getattr(p, stage) and not 1 <= layer < self.depth:
                 raise HtpEdgeError(
-                    f"pruning: {stage}_layer out of range. Expected 1..{self.depth - 1} (a block pair index), got {layer}.")
+                    f"pruning: {stage}_layer out of range. "
+                    f"Expected 1..{self.depth - 1} (a block pair index), got {layer}.")
         if p.tcep and p.n1 > self.frames:
             raise HtpEdgeError(f"pruning: n1 exceeds the frame count. Expected n1 <= {self.frames}, got {p.n1}.")
         if p.mgptp and p.f > (p.n1 if p.tcep else self.frames):

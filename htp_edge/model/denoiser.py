@@ -20,7 +20,14 @@ from htp_edge.diffusion.schedule import diffusion_buffers
 from htp_edge.model.config import ModelConfig
 from htp_edge.model.layers import Block, SinusoidalPositionEmbeddings
 from htp_edge.model.pruning import (
-    PoseTokenPlanner, TemporalPlanner, TokenPruner, TokenRecovery, distance_bias, gather_frames, sorted_topk)
+    PoseTokenPlanner,
+    TemporalPlanner,
+    TokenPruner,
+    TokenRecovery,
+    distance_bias,
+    gather_frames,
+    sorted_topk,
+)
 
 
 class Denoiser(nn.Module):

@@ -26,7 +26,8 @@ class CalibrationRecipe:
 
     def __post_init__(self) -> None:
         if self.clips < 1 or self.steps < 1:
-            raise HtpEdgeError(f"calibration: clips and steps must be >= 1, got clips={self.clips}, steps={self.steps}.")
+            raise HtpEdgeError(f"calibration: clips and steps must be >= 1, "
+                               f"got clips={self.clips}, steps={self.steps}.")
 
     @classmethod
     def from_file(cls, path) -> "CalibrationRecipe":
@@ -76,8 +77,8 @@ def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None) -> list[d
 
 def save_feeds(feeds: list[dict[str, np.ndarray]], path) -> str:
     """Stack feeds per input into one .npz (atomic); returns the sha256 of the arrays."""
-    from htp_edge.precision.metadata import sha256_arrays
     from htp_edge.artifacts.files import atomic_write
+    from htp_edge.precision.metadata import sha256_arrays
     stacked = {k: np.stack([f[k] for f in feeds]) for k in feeds[0]}  # name -> (n_feeds, *shape)
     atomic_write(path, lambda handle: np.savez_compressed(handle, **stacked))
     return sha256_arrays(feeds)

@@ -29,8 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.files import sha256_file
+from htp_edge.errors import HtpEdgeError
 from htp_edge.precision.metadata import write_metadata
 
 # LayerNormalization (and the ReduceMean/Pow/Sqrt of a decomposed one): the mean of squares of

@@ -7,6 +7,16 @@
   (weights INT8 offline, activations quantised per call, com.microsoft ops); no calibration, not
   loadable by TensorRT.
 
+Both recipes quantise weights to the reduced range [-64, 64] (:data:`REDUCE_RANGE`). ONNX
+Runtime's x86 integer GEMM without VNNI (AVX2, e.g. AMD Zen 2/3, pre-Ice-Lake Intel) multiplies
+uint8 activations by int8 weights with ``vpmaddubsw``, which adds each pair of products into a
+*saturating* int16: 2 * 255 * 127 = 64770 overflows 32767, 2 * 255 * 64 = 32640 does not. With
+full-range weights the same file gives different numbers on different CPUs (MatMulInteger in the
+dynamic graph, and ORT's fusion of DQ -> MatMul -> Q into QLinearMatMul in the Q/DQ graph): on
+an AVX2 host the tiny test lifter's pose error grew from 0.012 to 0.38 (dynamic) and from 0.033
+to 0.15 (Q/DQ). With 7-bit weights every host, and TensorRT, compute the graph's own (exact
+int32) result, at the cost of one bit of weight resolution.
+
 Nodes whose names contain one of ``exclude_name_patterns`` stay FP32: the token-scoring path
 (scores -> TopK -> Gather) is discontinuous, and INT8 there flipped 2.8 % of TopK selections in a
 probe while FP16 flipped none.
@@ -23,13 +33,16 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from htp_edge.artifacts.files import sha256_file
 from htp_edge.errors import HtpEdgeError
 from htp_edge.precision.fp16 import save_atomic
-from htp_edge.artifacts.files import sha256_file
 from htp_edge.precision.metadata import sha256_arrays, write_metadata
 
 DEFAULT_EXCLUDE_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
 QUANTIZED_OP_TYPES = ("MatMul", "Gemm")
+# Weights in [-64, 64] (7 bits): no int16 saturation in ONNX Runtime's non-VNNI x86 kernels (see
+# the module docstring). Pinned rather than left to ONNX Runtime's default (False).
+REDUCE_RANGE = True
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
 # Ops the dynamic recipe produces in place of a float MatMul/Gemm.
 _DYNAMIC_OPS = ("DynamicQuantizeMatMul", "MatMulInteger", "DynamicQuantizeLinear",
@@ -122,7 +135,7 @@ def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str
     in the model (``calibration_sha256``, when given, must equal it). With ``quantize_attention``
     False (default) only weight GEMMs (Linear layers) get Q/DQ; the activation-by-activation
     attention matmuls stay in float, where softmax probabilities quantised to amax/127 steps
-    lose the small weights. Raises
+    lose the small weights. Weights use the reduced range of :data:`REDUCE_RANGE`. Raises
     :class:`HtpEdgeError` if any zero point is non-zero or an excluded node got quantised.
     """
     import onnx
@@ -150,17 +163,21 @@ def quantize_int8_qdq(in_path, out_path, calibration_feeds: Iterable[Mapping[str
             quantize_static(
                 str(src), str(raw), _FeedReader(feeds), quant_format=QuantFormat.QDQ,
                 op_types_to_quantize=list(QUANTIZED_OP_TYPES), per_channel=per_channel,
+                reduce_range=REDUCE_RANGE,
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                 nodes_to_exclude=excluded, calibrate_method=method,
                 calibration_providers=["CPUExecutionProvider"],
-                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+                # every option the recipe relies on, pinned (not ONNX Runtime's defaults)
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                               "MatMulConstBOnly": False})
         model = onnx.load(str(raw))
     _require_zero_points(model)
     quantized = quantized_qdq_nodes(model)
     _require_excluded_float(excluded, quantized)
     recipe = {"tool": "onnxruntime.quantize_static", "format": "QDQ", "activation": "QInt8",
               "weight": "QInt8", "symmetric": True, "per_channel": per_channel,
-              "calibrate_method": calibrate_method, "op_types": list(QUANTIZED_OP_TYPES),
+              "reduce_range": REDUCE_RANGE, "calibrate_method": calibrate_method,
+              "op_types": list(QUANTIZED_OP_TYPES),
               "quantize_attention": quantize_attention,
               "exclude_name_patterns": list(exclude_name_patterns), "preprocess": preprocess,
               "calibration_feeds": len(feeds)}
@@ -180,7 +197,8 @@ def quantize_int8_dynamic(in_path, out_path,
     """Dynamic INT8 for ONNX Runtime on the CPU (the fast CPU format; **not** a TensorRT format).
 
     Weights of MatMul/Gemm are INT8 offline, activations are quantised on the fly; no
-    calibration data. Use :func:`quantize_int8_qdq` for TensorRT.
+    calibration data; weights use the reduced range of :data:`REDUCE_RANGE` (full-range weights
+    saturate ONNX Runtime's x86 kernels without VNNI). Use :func:`quantize_int8_qdq` for TensorRT.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -191,13 +209,16 @@ def quantize_int8_dynamic(in_path, out_path,
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "int8_dynamic.onnx"
         quantize_dynamic(str(in_path), str(raw), op_types_to_quantize=list(QUANTIZED_OP_TYPES),
-                         per_channel=per_channel, weight_type=QuantType.QInt8,
-                         nodes_to_exclude=excluded)
+                         per_channel=per_channel, reduce_range=REDUCE_RANGE,
+                         weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                         # weight GEMMs only (ONNX Runtime's dynamic default, pinned)
+                         extra_options={"MatMulConstBOnly": True})
         model = onnx.load(str(raw))
     counts = _op_counts(model)
     quantized = tuple(n.name for n in model.graph.node if n.op_type in _DYNAMIC_OPS
                       and n.op_type != "DynamicQuantizeLinear")
     recipe = {"tool": "onnxruntime.quantize_dynamic", "weight": "QInt8", "per_channel": per_channel,
+              "reduce_range": REDUCE_RANGE,
               "op_types": list(QUANTIZED_OP_TYPES), "target": "onnxruntime-cpu",
               "exclude_name_patterns": list(exclude_name_patterns)}
     write_metadata(model, "int8-dynamic", source_onnx_sha256=source_sha, recipe=recipe)

@@ -395,7 +395,8 @@ def load_cuda(prefer: str = "auto", index: int = 0) -> CudaMem:
             problems.append(f"pycuda: {exc}")
         else:
             return PyCudaMem(driver, index)
-    raise HtpEdgeError(f"CUDA bindings: not installed. Expected {' or '.join(BINDINGS) if prefer == 'auto' else prefer}, "
+    wanted = " or ".join(BINDINGS) if prefer == "auto" else prefer
+    raise HtpEdgeError(f"CUDA bindings: not installed. Expected {wanted}, "
                        f"got {'; '.join(problems)}. {INSTALL_HINT}.")
 
 

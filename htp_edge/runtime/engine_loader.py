@@ -11,10 +11,10 @@ from pathlib import Path
 
 from htp_edge.artifacts.manifest import check_compatible, manifest_from_file, rebuild_command
 from htp_edge.artifacts.naming import manifest_path
-from htp_edge.runtime.trt_api import TrtFeatures, detect_features, get_logger, load_tensorrt, tensor_io
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import DeviceInfo, TensorSpec
+from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.cuda_mem import try_device_info
+from htp_edge.runtime.trt_api import TrtFeatures, detect_features, get_logger, load_tensorrt, tensor_io
 
 
 @dataclass

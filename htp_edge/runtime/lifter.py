@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
-from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
 from htp_edge.artifacts import names
 from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
+from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
+from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.clipping import cut_clips, gather, stitch
 from htp_edge.pose.geometry import Intrinsics

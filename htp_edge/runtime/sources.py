@@ -14,8 +14,15 @@ from pathlib import Path
 
 from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.artifacts.manifest import engine_graph_meta
-from htp_edge.artifacts.naming import (BUNDLED, CHECKPOINT_SUFFIXES, ENGINE_SUFFIXES, GraphLayout, bundled_onnx,
-                                       planner_engine, planner_onnx)
+from htp_edge.artifacts.naming import (
+    BUNDLED,
+    CHECKPOINT_SUFFIXES,
+    ENGINE_SUFFIXES,
+    GraphLayout,
+    bundled_onnx,
+    planner_engine,
+    planner_onnx,
+)
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends import Runner, make_runner
 
@@ -110,4 +117,5 @@ def open_graphs(source, backend: str = "onnxruntime", hypotheses: int = 1, flip:
         return from_onnx(path, backend, **options)
     if path.suffix in ENGINE_SUFFIXES:
         return from_engine(path, backend, **options)
-    raise HtpEdgeError(f"model: unknown file type {path.suffix!r}. Expected .pt/.bin, .onnx or .engine, got {path.name}.")
+    raise HtpEdgeError(f"model: unknown file type {path.suffix!r}. Expected .pt/.bin, .onnx or .engine, "
+                       f"got {path.name}.")

@@ -18,8 +18,8 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.geometry import Intrinsics
-from htp_edge.pose.normalize import normalize_screen
 from htp_edge.pose.inputs import fill_missing, to_h36m
+from htp_edge.pose.normalize import normalize_screen
 from htp_edge.pose.skeleton import NUM_JOINTS
 
 MODES = ("causal", "centred")

@@ -17,8 +17,8 @@ from typing import Iterator
 
 import numpy as np
 
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
 
 INSTALL_HINT = ("Install TensorRT (JetPack on Jetson, `pip install htp_edge[trt]` on desktop) "
                 "or use --backend onnxruntime")

@@ -78,24 +78,6 @@ def test_foreign_and_truncated_files(tmp_path, tiny_htp_onnx):
         Lifter.load(tmp_path / "x.engine", backend="onnxruntime")
 
 
-def test_bundled_names_run_without_torch():
-    """The embedded runtime path: a bundled name on ONNX Runtime with torch unimportable."""
-    import subprocess
-    import sys
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "import numpy as np\n"
-            "from htp_edge import Lifter, StreamingLifter\n"
-            "from htp_edge.bench.run import walking_keypoints\n"
-            "lifter = Lifter.load('htp-small', backend='onnxruntime')\n"
-            "out = lifter.lift(walking_keypoints(40), width=1000, height=1000)\n"
-            "assert out.shape == (40, 17, 3) and np.isfinite(out).all()\n"
-            "s = StreamingLifter(lifter, width=1000, height=1000)\n"
-            "poses = [s.push(f) for f in walking_keypoints(30)]\n"
-            "assert poses[-1].shape == (17, 3) and poses[0] is None\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-
-
 @pytest.mark.parametrize("name", ["d3dp-small", "htp-small"])
 def test_shipped_onnx_matches_the_bundled_checkpoint(name):
     kp = walking_keypoints(30)

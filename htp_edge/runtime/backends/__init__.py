@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends.base import Runner
 
 # backend name -> "module:Class"; the class takes (artifact, **options)

@@ -8,10 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from htp_edge.artifacts.onnx_meta import import_onnxruntime, ort_specs
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends.base import Runner
-
 
 
 class OnnxRuntimeRunner(Runner):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends.base import Runner
 from htp_edge.runtime.cuda_mem import CudaMem, DeviceBuffer, HostBuffer, load_cuda
 
