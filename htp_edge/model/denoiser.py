@@ -123,7 +123,7 @@ class Denoiser(nn.Module):
         out: dict[str, torch.Tensor] = {}
         score = None
         if self.tcep is not None:
-            score = self.tcep.scores(x2d)
+            score = self.tcep(x2d)
             out[names.KEEP_FRAMES] = sorted_topk(score, self.tcep.n1)
         if self.token_planner is not None:
             out[names.KEEP_TOKENS] = self.token_planner(x2d, out.get(names.KEEP_FRAMES), score)

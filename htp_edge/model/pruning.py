@@ -93,6 +93,10 @@ class TemporalPlanner(nn.Module):
         saliency = saliency / (saliency.max(1, keepdim=True).values + 1e-6)
         return self.alpha * saliency + (1.0 - self.alpha + 1e-3) * self.coverage
 
+    def forward(self, x2d: torch.Tensor) -> torch.Tensor:
+        """The scores, called as a module so the exported nodes are named ``/tcep/...``."""
+        return self.scores(x2d)
+
 
 def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Tensor:
     """Density-peak scores rho * delta of tokens x (N, T, C) (HoT's DPC-kNN, export-safe)."""

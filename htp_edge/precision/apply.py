@@ -15,7 +15,7 @@ from pathlib import Path
 
 from htp_edge.errors import HtpEdgeError
 
-SCORING_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
+SCORING_PATTERNS = ("/tcep/", "/mgptp/", "/token_planner/")
 IO_PATTERNS = ("/Spatial_patch_to_embedding/", "/head/", "/time_mlp/")
 # HoT's token-recovering attention: rebuilds every frame from the kept ones just before the head.
 RECOVERY_PATTERNS = ("/tra/",)

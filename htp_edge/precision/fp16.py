@@ -40,7 +40,7 @@ from htp_edge.precision.metadata import write_metadata
 DEFAULT_KEEP_FP32_OP_TYPES = ("LayerNormalization", "ReduceMean", "Pow", "Sqrt", "Sin", "Cos")
 # Token-scoring paths (TCEP, MGPTP), the planner, and the timestep MLP (a handful of rows: FP32
 # costs nothing there and keeps the sinusoid's precision).
-DEFAULT_KEEP_FP32_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/planner/", "/time_mlp/")
+DEFAULT_KEEP_FP32_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/token_planner/", "/time_mlp/")
 TOOLS = ("onnxconverter-common", "modelopt")
 
 

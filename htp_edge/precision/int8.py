@@ -38,7 +38,7 @@ from htp_edge.errors import HtpEdgeError
 from htp_edge.precision.fp16 import save_atomic
 from htp_edge.precision.metadata import sha256_arrays, write_metadata
 
-DEFAULT_EXCLUDE_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/planner/")
+DEFAULT_EXCLUDE_NAME_PATTERNS = ("/tcep/", "/mgptp/", "/token_planner/")
 QUANTIZED_OP_TYPES = ("MatMul", "Gemm")
 # Weights in [-64, 64] (7 bits): no int16 saturation in ONNX Runtime's non-VNNI x86 kernels (see
 # the module docstring). Pinned rather than left to ONNX Runtime's default (False).

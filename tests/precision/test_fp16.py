@@ -8,10 +8,10 @@ import onnx
 import pytest
 from onnx import TensorProto
 
+from htp_edge.artifacts.files import sha256_file
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.compare import compare_onnx_files, compare_with_onnxruntime, run_onnxruntime
 from htp_edge.precision.fp16 import convert_fp16, round_weights_fp16
-from htp_edge.artifacts.files import sha256_file
 from htp_edge.precision.metadata import read_metadata
 from tests.fixtures.tiny_onnx import graph_cast_chain, tiny_lifter_feed, tiny_lifter_onnx
 

@@ -122,7 +122,7 @@ def test_metadata_records_calibration(lifter):
     assert meta.source_onnx_sha256 == sha256_file(fp32)
     assert meta.recipe["symmetric"] and meta.recipe["calibration_feeds"] == 32
     assert meta.recipe["reduce_range"] is True
-    assert meta.recipe["exclude_name_patterns"] == ["/tcep/", "/mgptp/", "/planner/"]
+    assert meta.recipe["exclude_name_patterns"] == ["/tcep/", "/mgptp/", "/token_planner/"]
 
 
 @pytest.mark.parametrize("method,per_channel", [("percentile", False), ("entropy", True)])

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.files import sha256_file
+from htp_edge.errors import HtpEdgeError
 from htp_edge.precision.metadata import ModelMetadata, read_metadata, sha256_arrays, write_metadata
 from tests.fixtures.tiny_onnx import graph_relu
 

@@ -23,11 +23,7 @@ MODULE_PATTERNS = {
     "/STEblocks.0/": "STEblocks.0", "/TTEblocks.0/": "TTEblocks.0",
 }
 # patterns meant for the TCEP scoring and the token planner, which live in the planner graph
-PLANNER_PATTERNS = ("/tcep/", "/planner/")
-DEAD = pytest.mark.xfail(strict=True, reason=(
-    "TCEP runs through TemporalPlanner.scores (not forward) and the MGPTP planner module is "
-    "token_planner: the exporter names their nodes '/MatMul', '/token_planner/...', so '/tcep/' and "
-    "'/planner/' match no node of any exported graph"))
+PLANNER_PATTERNS = ("/tcep/", "/token_planner/")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +72,7 @@ def test_pattern_selects_exactly_its_module(pose2d, features, pattern):
         assert selected == {n for n in names if _owner(n) == module}
 
 
-@pytest.mark.parametrize("pattern", [pytest.param(p, marks=DEAD) for p in PLANNER_PATTERNS])
+@pytest.mark.parametrize("pattern", PLANNER_PATTERNS)
 def test_planner_patterns_match_planner_nodes(pose2d, pattern):
     denoiser, planner = pose2d
     assert any(pattern in n for n in _names(denoiser) + _names(planner))

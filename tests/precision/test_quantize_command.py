@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
+from htp_edge.artifacts.onnx_meta import read_graph_meta
 from htp_edge.bench.run import walking_keypoints
 from htp_edge.cli.main import main
-from htp_edge.artifacts.onnx_meta import read_graph_meta
 from htp_edge.precision.metadata import read_metadata
 from htp_edge.runtime.lifter import Lifter
 
