@@ -101,6 +101,12 @@ DEVICE_ATOL_M = {"fp32": 1e-3, "fp16": 5e-2, "int8": 0.15}
 # (a probe flipped 2.8 % of TopK selections when the scoring path itself was quantised).
 DEVICE_MIN_AGREEMENT = {"fp32": 1.0, "fp16": 1.0, "int8": 0.97}
 
+
+def device_tolerances(precision: str) -> dict[str, Tol]:
+    """Engine-vs-workstation tolerances: ``{"*": float outputs, "*index": index outputs}``."""
+    name = normalize_precision(precision)
+    return {"*": Tol(atol=DEVICE_ATOL_M[name]), "*index": Tol(exact=True, min_agreement=DEVICE_MIN_AGREEMENT[name])}
+
 # Largest allowed MPJPE increase over the FP32 model, in millimetres (the task-metric gate).
 MPJPE_DELTA_GATE_MM: dict[str, float] = {
     # FP32 ORT/TensorRT vs FP32 torch: numerically the same model.

@@ -26,7 +26,8 @@ from htp_edge.errors import HtpEdgeError
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="validate_on_device", description=__doc__.splitlines()[0])
-    p.add_argument("--save-reference", metavar="REF.npz", help="workstation mode: run --onnx with ONNX Runtime and save")
+    p.add_argument("--save-reference", metavar="REF.npz",
+                   help="workstation mode: run --onnx with ONNX Runtime and save")
     p.add_argument("--inputs", metavar="FEED.npz", help="inputs for --save-reference (default: synthetic, --seed)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic inputs (default 0)")
     p.add_argument("--onnx", help="the ONNX (reference source, or to build the engine from on the device)")
@@ -56,14 +57,17 @@ def save_mode(args) -> dict:
             inputs = {k: data[k] for k in data.files}
     meta = save_reference(args.onnx, args.save_reference, inputs=inputs, seed=args.seed)
     return {"reference": args.save_reference, **meta,
-            "next": f"on the device: python scripts/validate_on_device.py --engine ENGINE --reference {args.save_reference}"}
+            "next": "on the device: python scripts/validate_on_device.py --engine ENGINE"
+                    f" --reference {args.save_reference}"}
 
 
 def device_mode(args) -> dict:
     from htp_edge.artifacts.manifest import manifest_from_file
     from htp_edge.artifacts.naming import inspector_path, manifest_path
-    from htp_edge.engines.validation import compare_outputs, load_reference, summarize_inspector, time_runner
+    from htp_edge.engines.validation import load_reference, summarize_inspector, time_runner
     from htp_edge.runtime.backends import make_runner
+    from htp_edge.runtime.compare import compare_outputs
+    from htp_edge.tolerances import device_tolerances
 
     if not args.reference:
         raise HtpEdgeError("validate: device mode needs --reference. Expected the .npz from "
@@ -73,7 +77,8 @@ def device_mode(args) -> dict:
     manifest = manifest_from_file(manifest_path(engine)) or {}
     precision = args.precision or _precision(manifest, meta)
     with make_runner("tensorrt", engine, cuda=args.cuda, use_cuda_graph=args.cuda_graph) as runner:
-        comparison = compare_outputs(reference, runner.infer(inputs), precision)
+        report = compare_outputs(reference, runner.infer(inputs), device_tolerances(precision), tool="tensorrt")
+        comparison = {"precision": precision, "atol_m": device_tolerances(precision)["*"].atol, **report.to_json()}
         timing = time_runner(runner, inputs, iters=args.iters, warmup=args.warmup)
     layers = inspector_path(engine)
     return {"engine": str(engine), "reference": args.reference,
@@ -111,9 +116,10 @@ def format_text(result: dict) -> str:
              f"{comp['precision']} atol {comp['atol_m']} m"]
     for name, row in comp["outputs"].items():
         verdict = "ok" if row["passed"] else "FAIL"
-        detail = row.get("error") or (f"agreement {row['agreement']:.4f}" if "agreement" in row else
+        detail = (f"agreement {row['agreement']:.4f}" if "agreement" in row else
                                       f"max |diff| {row['max_abs_diff']:.3g} m" +
-                                      (f", MPJPE delta {row['mpjpe_delta_mm']:.3f} mm" if "mpjpe_delta_mm" in row else ""))
+                                      (f", MPJPE delta {row['mpjpe_delta_mm']:.3f} mm"
+                                       if "mpjpe_delta_mm" in row else ""))
         lines.append(f"  {name:>12}: {detail}  [{verdict}]")
     if result["inspector"]:
         ins = result["inspector"]

@@ -2,7 +2,8 @@
 
 The workstation runs the ONNX with ONNX Runtime and saves inputs and outputs to one ``.npz``
 (:func:`save_reference`); the device runs the engine on the same inputs and compares
-(:func:`compare_outputs`), summarises the engine-inspector JSON (:func:`summarize_inspector`)
+(:func:`htp_edge.runtime.compare.compare_outputs` with
+:func:`htp_edge.tolerances.device_tolerances`), summarises the engine-inspector JSON (:func:`summarize_inspector`)
 and times the engine (:func:`time_runner`). No ONNX Runtime is needed on the device.
 """
 from __future__ import annotations
@@ -18,9 +19,7 @@ from htp_edge.artifacts import names
 from htp_edge.artifacts.specs import TensorSpec
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.backends.base import Runner
-from htp_edge.tolerances import DEVICE_ATOL_M, DEVICE_MIN_AGREEMENT
-
-POSE_OUTPUTS = ("pose_3d", "poses_3d", "x0")
+from htp_edge.tolerances import DEVICE_ATOL_M
 
 
 def device_precision(name: str) -> str:
@@ -98,44 +97,6 @@ def load_reference(path) -> tuple[dict, dict, dict]:
         raise HtpEdgeError(f"validate: {path} holds no input/ or output/ arrays. Expected a file "
                            f"written by --save-reference, got keys {sorted(inputs) + sorted(outputs)}.")
     return inputs, outputs, meta
-
-
-# -- comparison (device) -----------------------------------------------------------------------
-def is_pose(name: str, array: np.ndarray) -> bool:
-    return name in POSE_OUTPUTS or (array.ndim >= 2 and array.shape[-2:] == (17, 3))
-
-
-def compare_outputs(reference: Mapping[str, np.ndarray], actual: Mapping[str, np.ndarray],
-                    precision: str) -> dict:
-    """Per output: max/mean |diff| against the precision's atol (float outputs), agreement
-    (index outputs), and for pose outputs the MPJPE between engine and reference in mm."""
-    precision = device_precision(precision)
-    missing = sorted(set(reference) - set(actual))
-    if missing:
-        raise HtpEdgeError(f"validate: engine outputs {sorted(actual)} lack {missing}. Expected the "
-                           f"reference's outputs {sorted(reference)}. Was the reference made from "
-                           f"the same ONNX?")
-    rows = {name: _compare_one(name, np.asarray(reference[name]), np.asarray(actual[name]), precision)
-            for name in reference}
-    return {"precision": precision, "atol_m": DEVICE_ATOL_M[precision], "outputs": rows,
-            "passed": all(row["passed"] for row in rows.values())}
-
-
-def _compare_one(name: str, ref: np.ndarray, got: np.ndarray, precision: str) -> dict:
-    if ref.shape != got.shape:
-        return {"passed": False, "error": f"shape {got.shape}, expected {ref.shape}"}
-    if np.issubdtype(ref.dtype, np.integer) or ref.dtype == np.bool_:
-        agreement = float(np.mean(ref == got)) if ref.size else 1.0
-        return {"agreement": agreement, "min_agreement": DEVICE_MIN_AGREEMENT[precision],
-                "passed": agreement >= DEVICE_MIN_AGREEMENT[precision]}
-    diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
-    row = {"max_abs_diff": float(diff.max(initial=0.0)), "mean_abs_diff": float(diff.mean()) if diff.size else 0.0,
-           "finite": bool(np.all(np.isfinite(got)))}
-    if is_pose(name, ref):
-        joint_err = np.linalg.norm(got.astype(np.float64) - ref.astype(np.float64), axis=-1)  # (..., J)
-        row["mpjpe_delta_mm"] = float(joint_err.mean() * 1000.0)
-    row["passed"] = row["finite"] and row["max_abs_diff"] <= DEVICE_ATOL_M[precision]
-    return row
 
 
 # -- engine inspector ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Numerical comparison of ONNX models against reference outputs, with the shared tolerance table.
+"""Comparing ONNX models on the workstation, through the one comparator
+(:mod:`htp_edge.runtime.compare`) and the shared tolerance table.
 
-- :func:`compare_outputs`: two ``{name: array}`` dicts, pure numpy.
 - :func:`compare_with_onnxruntime`: run one ONNX file with ONNX Runtime on a feed and compare
   with given reference outputs (e.g. from torch).
 - :func:`compare_onnx_files`: run two ONNX files (e.g. FP32 vs FP16/INT8) on the same feeds with
@@ -13,68 +13,24 @@ outputs the table does not name get its exact "index" row), a mapping ``{output 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Union
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.tolerances import Tol, agreement, tolerance
+from htp_edge.runtime.compare import (
+    CompareReport,
+    OutputDiff,
+    Tolerances,
+    compare_outputs,
+    compare_pairs,
+    is_index,
+    resolve_tolerance,
+)
 
-Tolerances = Union[str, Tol, Mapping[str, Tol]]
 IntSampler = Callable[[str, tuple, np.dtype, np.random.Generator], np.ndarray]
-
-
-@dataclass(frozen=True)
-class OutputDiff:
-    """Worst differences of one output over all compared feeds (``agreement``: smallest
-    fraction of equal elements, for integer/bool outputs only)."""
-
-    name: str
-    max_abs: float
-    max_rel: float
-    agreement: float | None
-    passed: bool
-    tol: Tol
-
-
-@dataclass(frozen=True)
-class CompareReport:
-    """Per-output differences; ``ok`` when every output passed its tolerance."""
-
-    ok: bool
-    outputs: tuple[OutputDiff, ...]
-    feeds: int
-    tool: str
-    polygraphy_passed: bool | None = None
-
-    @property
-    def max_abs(self) -> dict[str, float]:
-        return {o.name: o.max_abs for o in self.outputs}
-
-    @property
-    def max_rel(self) -> dict[str, float]:
-        return {o.name: o.max_rel for o in self.outputs}
-
-    def failures(self) -> list[str]:
-        return [f"{o.name} (max abs {o.max_abs:.3g}"
-                + (f", agreement {o.agreement:.3f})" if o.agreement is not None else ")")
-                for o in self.outputs if not o.passed]
-
-
-def resolve_tolerance(tolerances: Tolerances, output: str, is_index: bool = False) -> Tol:
-    """The :class:`Tol` of ``output`` from a precision name, a mapping or a single Tol."""
-    if isinstance(tolerances, Tol):
-        return tolerances
-    if isinstance(tolerances, str):
-        return tolerance(tolerances, output, is_index=is_index)
-    if output in tolerances:
-        return tolerances[output]
-    if "*" in tolerances:
-        return tolerances["*"]
-    raise HtpEdgeError(f"compare: no tolerance for output '{output}'. Expected a key "
-                       f"'{output}' or '*', got keys {sorted(tolerances)}.")
 
 
 # -- ONNX Runtime helpers ----------------------------------------------------------------------
@@ -136,62 +92,12 @@ def random_feed(session, rng: np.random.Generator,
 
 # -- comparisons -------------------------------------------------------------------------------
 
-def _is_index(array: np.ndarray) -> bool:
-    return not np.issubdtype(np.asarray(array).dtype, np.floating)
-
-
-def _stats(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float, float | None]:
-    """(max abs diff, max rel diff, agreement or None for float outputs) of two arrays."""
-    a, e = actual.astype(np.float64), expected.astype(np.float64)
-    diff = np.abs(a - e)
-    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-    agree = None if np.issubdtype(expected.dtype, np.floating) else agreement(actual, expected)
-    if diff.size == 0:
-        return 0.0, 0.0, agree
-    return float(diff.max()), float(rel.max()), agree
-
-
-def _check_shapes(name: str, actual: np.ndarray, expected: np.ndarray) -> None:
-    if actual.shape != expected.shape:
-        raise HtpEdgeError(f"compare: output '{name}' shape differs. Expected {expected.shape}, "
-                           f"got {actual.shape}.")
-
-
-def _diffs(pairs: Mapping[str, list], tolerances: Tolerances) -> tuple[OutputDiff, ...]:
-    """Fold per-feed (actual, expected) pairs of each output into one OutputDiff."""
-    result = []
-    for name, items in pairs.items():
-        tol = resolve_tolerance(tolerances, name, _is_index(items[0][1]))
-        stats = [_stats(a, e) for a, e in items]
-        result.append(OutputDiff(
-            name=name, max_abs=max(s[0] for s in stats), max_rel=max(s[1] for s in stats),
-            agreement=None if stats[0][2] is None else min(s[2] for s in stats),
-            passed=all(tol.passes(a, e) for a, e in items), tol=tol))
-    return tuple(result)
-
-
-def compare_outputs(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray],
-                    tolerances: Tolerances, tool: str = "numpy") -> CompareReport:
-    """Compare every output in ``expected`` with the same-named output in ``actual``."""
-    missing = sorted(set(expected) - set(actual))
-    if missing:
-        raise HtpEdgeError(f"compare: outputs missing. Expected {sorted(expected)}, got "
-                           f"{sorted(actual)} (missing {missing}).")
-    pairs = {}
-    for name, exp in expected.items():
-        act, exp = np.asarray(actual[name]), np.asarray(exp)
-        _check_shapes(name, act, exp)
-        pairs[name] = [(act, exp)]
-    outputs = _diffs(pairs, tolerances)
-    return CompareReport(ok=all(o.passed for o in outputs), outputs=outputs, feeds=1, tool=tool)
-
-
 def compare_with_onnxruntime(onnx_path, feed: Mapping[str, np.ndarray],
                              reference_outputs: Mapping[str, np.ndarray],
                              tolerances: Tolerances) -> CompareReport:
     """Run ``onnx_path`` on ``feed`` with ONNX Runtime (CPU); compare to ``reference_outputs``."""
     actual = run_onnxruntime(onnx_path, feed)
-    return compare_outputs(actual, reference_outputs, tolerances, tool="onnxruntime")
+    return compare_outputs(reference_outputs, actual, tolerances, tool="onnxruntime")
 
 
 def compare_onnx_files(reference_path, candidate_path,
@@ -223,12 +129,9 @@ def compare_onnx_files(reference_path, candidate_path,
                            f"{' '.join(str(err).split())[:300]}.") from None
     reference, candidate = results["reference"], results["candidate"]
     names = list(tols)
-    pairs = {name: [(np.asarray(c[name]), np.asarray(r[name]))
+    pairs = {name: [(np.asarray(r[name]), np.asarray(c[name]))
                     for c, r in zip(candidate, reference)] for name in names}
-    for name, items in pairs.items():
-        for act, exp in items:
-            _check_shapes(name, act, exp)
-    outputs = _polygraphy_stats(_diffs(pairs, tols), accuracy)
+    outputs = _polygraphy_stats(compare_pairs(pairs, tols, "polygraphy").outputs, accuracy)
     return CompareReport(ok=all(o.passed for o in outputs), outputs=outputs, feeds=len(feeds),
                          tool="polygraphy", polygraphy_passed=bool(accuracy))
 
@@ -242,7 +145,7 @@ def _polygraphy_run(reference_path, candidate_path, feeds, tolerances, providers
                for name, path in (("reference", reference_path), ("candidate", candidate_path))]
     results = Comparator.run(runners, data_loader=feeds)
     first = results["reference"][0]
-    tols = {name: resolve_tolerance(tolerances, name, _is_index(first[name]))
+    tols = {name: resolve_tolerance(tolerances, name, is_index(first[name]))
             for name in first.keys()}
     func = SimpleCompareFunc(atol={n: t.atol for n, t in tols.items()},
                              rtol={n: t.rtol for n, t in tols.items()}, check_error_stat="elemwise")
@@ -269,8 +172,7 @@ def _polygraphy_stats(outputs: tuple[OutputDiff, ...], accuracy) -> tuple[Output
     for diff in outputs:
         found = per_output.get(diff.name)
         if found:
-            diff = OutputDiff(name=diff.name, max_abs=_finite_max(c.max_absdiff for c in found),
-                              max_rel=_finite_max(c.max_reldiff for c in found),
-                              agreement=diff.agreement, passed=diff.passed, tol=diff.tol)
+            diff = dataclasses.replace(diff, max_abs=_finite_max(c.max_absdiff for c in found),
+                                       max_rel=_finite_max(c.max_reldiff for c in found))
         merged.append(diff)
     return tuple(merged)

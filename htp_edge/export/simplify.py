@@ -16,7 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.export.compare import IntSampler, compare_outputs, ort_session, random_feed, run_onnxruntime
+from htp_edge.export.compare import IntSampler, ort_session, random_feed, run_onnxruntime
+from htp_edge.runtime.compare import compare_outputs
 
 TOOLS = ("auto", "onnxsim", "onnxslim")
 # MatMul+Add -> Gemm fusion passes, off unless asked for: on 3-D activations they wrap every
@@ -123,7 +124,7 @@ def _verify(original_path, simplified_path, check_n, feeds, int_sampler, seed, t
     worst: dict[str, float] = {}
     for feed in feeds:
         expected = run_onnxruntime(None, feed, session=reference)
-        report = compare_outputs(run_onnxruntime(None, feed, session=candidate), expected,
+        report = compare_outputs(expected, run_onnxruntime(None, feed, session=candidate),
                                  tolerances, tool="onnxruntime")
         for diff in report.outputs:
             worst[diff.name] = max(worst.get(diff.name, 0.0), diff.max_abs)

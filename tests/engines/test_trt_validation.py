@@ -6,31 +6,39 @@ import json
 import numpy as np
 import pytest
 
-from htp_edge.engines.validation import compare_outputs, device_precision, make_inputs, summarize_inspector
-from htp_edge.errors import HtpEdgeError
 from htp_edge.artifacts.specs import TensorSpec
+from htp_edge.engines.validation import device_precision, make_inputs, summarize_inspector
+from htp_edge.errors import HtpEdgeError
+from htp_edge.runtime.compare import compare_outputs
+from htp_edge.tolerances import device_tolerances
+
+
+def _device(ref, got, precision):
+    return compare_outputs(ref, got, device_tolerances(device_precision(precision))).to_json()
 
 
 def test_compare_pose_and_index_outputs():
     ref = {"pose_3d": np.zeros((2, 9, 17, 3), np.float32), "kept_frames": np.arange(6).reshape(2, 3)}
     got = {"pose_3d": ref["pose_3d"] + np.float32(0.004), "kept_frames": ref["kept_frames"].copy()}
-    fp16 = compare_outputs(ref, got, "fp16")
-    assert fp16["passed"] and fp16["atol_m"] == 5e-2
+    fp16 = _device(ref, got, "fp16")
+    assert fp16["passed"] and fp16["outputs"]["pose_3d"]["atol"] == 5e-2
     assert fp16["outputs"]["pose_3d"]["mpjpe_delta_mm"] == pytest.approx(np.sqrt(3) * 4, rel=1e-4)
     assert fp16["outputs"]["kept_frames"]["agreement"] == 1.0
-    assert not compare_outputs(ref, got, "fp32")["passed"]
+    assert not _device(ref, got, "fp32")["passed"]
     got["kept_frames"][0, 0] = 99
-    assert not compare_outputs(ref, got, "int8-qdq")["outputs"]["kept_frames"]["passed"]
-    with pytest.raises(HtpEdgeError, match="lack"):
-        compare_outputs(ref, {"pose_3d": got["pose_3d"]}, "fp16")
+    assert not _device(ref, got, "int8-qdq")["outputs"]["kept_frames"]["passed"]
+    with pytest.raises(HtpEdgeError, match="missing"):
+        _device(ref, {"pose_3d": got["pose_3d"]}, "fp16")
     with pytest.raises(HtpEdgeError, match="unknown precision"):
         device_precision("fp64")
 
 
 def test_non_finite_and_shape_mismatch_fail():
     ref = {"y": np.zeros((2, 3), np.float32)}
-    assert not compare_outputs(ref, {"y": np.full((2, 3), np.nan, np.float32)}, "int8")["passed"]
-    assert not compare_outputs(ref, {"y": np.zeros((3, 2), np.float32)}, "int8")["passed"]
+    nan = _device(ref, {"y": np.full((2, 3), np.nan, np.float32)}, "int8")
+    assert not nan["passed"] and not nan["outputs"]["y"]["finite"]
+    with pytest.raises(HtpEdgeError, match="shape differs"):
+        _device(ref, {"y": np.zeros((3, 2), np.float32)}, "int8")
 
 
 def test_inspector_summary():

@@ -7,9 +7,14 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.export.compare import (compare_onnx_files, compare_outputs,
-                                     compare_with_onnxruntime, ort_session, random_feed,
-                                     resolve_tolerance, run_onnxruntime)
+from htp_edge.export.compare import (
+    compare_onnx_files,
+    compare_with_onnxruntime,
+    ort_session,
+    random_feed,
+    run_onnxruntime,
+)
+from htp_edge.runtime.compare import compare_outputs, resolve_tolerance
 from htp_edge.tolerances import Tol, tolerance
 from tests.fixtures.tiny_onnx import graph_relu, graph_topk, make_model
 
@@ -45,21 +50,21 @@ def test_resolve_tolerance():
 def test_compare_outputs_reports_worst_differences():
     expected = {"pose_3d": np.array([1.0, 2.0], np.float32), "keep_frames": np.array([3, 4])}
     actual = {"pose_3d": np.array([1.00005, 2.0], np.float32), "keep_frames": np.array([3, 4])}
-    report = compare_outputs(actual, expected, "fp32")
+    report = compare_outputs(expected, actual, "fp32")
     assert report.ok and report.feeds == 1
     assert report.max_abs["pose_3d"] == pytest.approx(5e-5, rel=1e-2)
     assert report.outputs[0].agreement is None and report.outputs[1].agreement == 1.0
     actual["keep_frames"] = np.array([4, 3])
-    report = compare_outputs(actual, expected, "fp32")
+    report = compare_outputs(expected, actual, "fp32")
     assert not report.ok and report.failures() == ["keep_frames (max abs 1, agreement 0.000)"]
 
 
 def test_compare_outputs_rejects_missing_or_reshaped_outputs():
     expected = {"y": np.zeros(3)}
     with pytest.raises(HtpEdgeError, match="outputs missing"):
-        compare_outputs({}, expected, "fp32")
+        compare_outputs(expected, {}, "fp32")
     with pytest.raises(HtpEdgeError, match="shape differs"):
-        compare_outputs({"y": np.zeros(4)}, expected, "fp32")
+        compare_outputs(expected, {"y": np.zeros(4)}, "fp32")
 
 
 def test_compare_with_onnxruntime(tmp_path, feeds):
