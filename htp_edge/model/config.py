@@ -142,12 +142,12 @@ class ModelConfig:
         return replace(self, frames=frames, pruning=p)
 
     def tag(self) -> str:
-        """Short name derived from the config, e.g. ``htp_f243_n121_f61``."""
+        """Architecture tag (see :mod:`htp_edge.artifacts.naming`), e.g. ``htp_f243_n121_m61``."""
         parts = [self.name.split("-")[0], f"f{self.frames}"]
         if self.tcep_active:
             parts.append(f"n{self.pruning.n1}")
         if self.mgptp_active:
-            parts.append(f"k{self.pruning.f}")
+            parts.append(f"m{self.pruning.f}")
         if self.embed_dim != 512 or self.depth != 8:
             parts.append(f"c{self.embed_dim}d{self.depth}")
         return "_".join(parts)

@@ -144,9 +144,9 @@ def test_manifest_describes_the_engine(fake_trt, tiny_onnx, tmp_path, monkeypatc
 
 
 def test_engine_named_from_config_when_out_is_a_folder(fake_trt, tmp_path):
-    onnx = write_tiny_onnx(tmp_path / "htp_f243_n121_f61_h5_k5.onnx", {"htp_edge.precision": "int8-qdq"})
+    onnx = write_tiny_onnx(tmp_path / "htp_f243_n121_m61_c1_h5_flip_k5.onnx", {"htp_edge.precision": "int8-qdq"})
     result = build_engine(onnx, tmp_path, BuildConfig(), device=ORIN)
-    assert result.engine.name == "htp_f243_n121_f61_h5_k5_int8_sm87.engine"
+    assert result.engine.name == "htp_f243_n121_m61_c1_h5_flip_k5_int8_sm87.engine"
 
 
 def test_dla_is_opt_in_with_gpu_fallback(fake_trt, tiny_onnx, tmp_path):
