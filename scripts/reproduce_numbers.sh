@@ -37,12 +37,12 @@ for v in "" _int8 _int8dyn; do
 done
 
 step "243 frames, one denoiser pass: D3DP vs HTP (random weights, FP32, ONNX Runtime)"
-[ -f export/out/d3dp_f243_h1_noflip.onnx ] || $H export --model d3dp --frames 243 --no-flip --out export/out/d3dp_f243_h1_noflip.onnx --json > /dev/null
-[ -f export/out/htp_f243_h1_noflip.onnx ] || $H export --model htp --frames 243 --no-flip --out export/out/htp_f243_h1_noflip.onnx --json > /dev/null
-$PY scripts/bench_compare.py --run d3dp-f243=onnx:export/out/d3dp_f243_h1_noflip.onnx \
-    --run htp-f243=onnx:export/out/htp_f243_h1_noflip.onnx --iters 5 --warmup 1 \
+[ -f export/out/d3dp_f243_c1_h1_noflip.onnx ] || $H export --model d3dp --frames 243 --no-flip --out export/out/d3dp_f243_c1_h1_noflip.onnx --json > /dev/null
+[ -f export/out/htp_f243_n121_m61_c1_h1_noflip.onnx ] || $H export --model htp --frames 243 --no-flip --out export/out/htp_f243_n121_m61_c1_h1_noflip.onnx --json > /dev/null
+$PY scripts/bench_compare.py --run d3dp-f243=onnx:export/out/d3dp_f243_c1_h1_noflip.onnx \
+    --run htp-f243=onnx:export/out/htp_f243_n121_m61_c1_h1_noflip.onnx --iters 5 --warmup 1 \
     --plot "$R/compare_f243.png" --json "$R/compare_f243.json"
-$H bench --onnx export/out/htp_f243_h1_noflip.onnx --backend onnxruntime --iters 3 --warmup 1 --gemm-reference --json > "$R/bench_htp243.json"
+$H bench --onnx export/out/htp_f243_n121_m61_c1_h1_noflip.onnx --backend onnxruntime --iters 3 --warmup 1 --gemm-reference --json > "$R/bench_htp243.json"
 
 step "per-step loop vs the unrolled K-step sampler graph (htp-small, K=5)"
 $H export --model htp-small --checkpoint htp-small --unrolled-steps 5 --out "$R/htp-small_sampler_k5.onnx" --json > /dev/null
