@@ -14,3 +14,8 @@ def expect(condition: bool, message: str) -> None:
     """Raise :class:`HtpEdgeError` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise HtpEdgeError(message)
+
+
+class GateFailed(HtpEdgeError):
+    """A quality gate (comparison with FP32, an MPJPE gate) failed: the command exits 3 and keeps
+    no artifact unless asked to (``--no-gate``)."""

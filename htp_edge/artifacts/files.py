@@ -4,6 +4,9 @@
 following a symlink) in the destination folder, fsyncs it, gives it the umask's mode and moves
 it into place with :func:`os.replace`; on any error the temporary file is removed and the
 destination is untouched. A reader sees either the old file or the complete new one.
+:class:`ArtifactSet` does the same for a set of files (graph + planner + report; engine +
+inspector + manifest; poses + plot): staged in a private folder, moved into place only when the
+whole set was written, the file that marks it complete last.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from pathlib import Path
 from typing import IO, Callable
 
 import numpy as np
+
+from htp_edge.errors import HtpEdgeError
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -81,3 +86,115 @@ def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
             for block in iter(lambda: source.read(1 << 20), b""):
                 handle.write(block)
     return atomic_write(dst, write)
+
+
+# -- artifact sets ---------------------------------------------------------------------------------
+STAGING_PREFIX = ".htp-edge-staging-"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _sweep_stale_staging(folder: Path) -> None:
+    """Remove staging folders left by killed runs (their pid is no longer alive)."""
+    import shutil
+    try:
+        entries = list(folder.glob(f"{STAGING_PREFIX}*"))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            pid = int(entry.name[len(STAGING_PREFIX):].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            continue
+
+
+class ArtifactSet:
+    """Write several files as one set: each into a private staging folder beside its destination
+    (``mkdtemp``: a fresh name, never following a planted symlink), then, when the block succeeds,
+    fsync and move them into place with the first (the file that marks the set complete) last.
+
+    On any error nothing is moved and the staging folder is removed, so the destination keeps its
+    old set. Outputs that are inputs, or that name a directory, are refused before anything runs::
+
+        with ArtifactSet([out_onnx, planner, sidecar], inputs=[src]) as staged:
+            write(staged[out_onnx]); write(staged[planner]); ...
+    """
+
+    def __init__(self, outputs, inputs=(), what: str = "output") -> None:
+        self.outputs = [Path(p) for p in outputs if p is not None]
+        if not self.outputs:
+            raise HtpEdgeError(f"{what}: no output path given.")
+        if len({p.resolve() for p in self.outputs}) != len(self.outputs):
+            raise HtpEdgeError(f"{what}: two outputs name the same file ({', '.join(map(str, self.outputs))}).")
+        for out in self.outputs:
+            if out.is_dir():
+                raise HtpEdgeError(f"{what}: {str(out)!r} is a directory. Expected a file path.")
+            for src in inputs:
+                if src is not None and (_same_file(out, Path(src)) or out.resolve() == Path(src).resolve()):
+                    raise HtpEdgeError(f"{what}: {str(out)!r} is also an input. Expected a new path for the output, "
+                                       f"so that the input survives a failed run.")
+        self._staging: dict[Path, Path] = {}
+        self._paths: dict[Path, Path] = {}
+
+    def __enter__(self) -> "ArtifactSet":
+        for out in self.outputs:
+            folder = out.parent
+            if folder not in self._staging:
+                folder.mkdir(parents=True, exist_ok=True)
+                _sweep_stale_staging(folder)
+                self._staging[folder] = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=folder))
+            self._paths[out] = self._staging[folder] / out.name
+        return self
+
+    def __getitem__(self, final) -> Path:
+        return self._paths[Path(final)]
+
+    def staged(self, final) -> Path:
+        return self[final]
+
+    def final_text(self, text: str) -> str:
+        """``text`` with staging paths replaced by the final ones (for reports)."""
+        for final, staged in self._paths.items():
+            text = text.replace(str(staged), str(final))
+        return text
+
+    def rewrite(self, obj):
+        """A copy of a JSON-like report with staging paths replaced by final paths."""
+        if isinstance(obj, str):
+            return self.final_text(obj)
+        if isinstance(obj, dict):
+            return {k: self.rewrite(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self.rewrite(v) for v in obj)
+        return obj
+
+    def _commit(self) -> None:
+        written = [out for out in self.outputs if self._paths[out].exists()]
+        if self.outputs[0] not in written:
+            raise HtpEdgeError(f"output: {self.outputs[0].name} was not written. Expected the complete set, "
+                               f"nothing was moved into place.")
+        mode = umask_mode()
+        for out in written:
+            staged = self._paths[out]
+            with open(staged, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(staged, mode)
+        for out in written[1:] + written[:1]:  # the first output marks the set complete: it goes last
+            os.replace(self._paths[out], out)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import shutil
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            for folder in self._staging.values():
+                shutil.rmtree(folder, ignore_errors=True)

@@ -29,6 +29,15 @@ def _int(data: Mapping, key: str, where: str, low: int = 1, optional: bool = Fal
     return value
 
 
+def _sha(data: Mapping, key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise HtpEdgeError(f"{where}: graph metadata field {key!r} must be a hex sha256, got {value!r}.")
+    return value
+
+
 @dataclass(frozen=True)
 class GraphMeta:
     """What a graph is (kind, model config) and its static batch layout."""
@@ -48,6 +57,7 @@ class GraphMeta:
     model: Mapping[str, Any] = field(default_factory=dict)
     origin: Mapping[str, Any] = field(default_factory=dict)
     macs_per_pass: float | None = None
+    planner_sha256: str | None = None  # the planner graph exported with this one (set integrity)
     layout_text: str = LAYOUT_TEXT
 
     # -- derived -----------------------------------------------------------------------------
@@ -107,6 +117,7 @@ class GraphMeta:
             kept=_int(data, "kept", where, optional=True), tag=str(data.get("tag") or ""),
             model=dict(data.get("model") or {}), origin=dict(data.get("origin") or {}),
             macs_per_pass=float(macs) if macs is not None else None,
+            planner_sha256=_sha(data, "planner_sha256", where),
             layout_text=str(data.get("layout") or LAYOUT_TEXT))
         if kind == "sampler" and meta.steps is None:
             raise HtpEdgeError(f"{where}: a sampler graph must record its unrolled 'steps', got none.")

@@ -1,6 +1,8 @@
 """`htp-edge bench`: per-stage latency of the runtime on one backend."""
 from __future__ import annotations
 
+from htp_edge.cli import args as argtypes
+
 HELP = "latency/throughput benchmark of the runtime, per stage (p50/p90/p99/mean/max), with a PNG"
 
 
@@ -11,14 +13,16 @@ def add_arguments(p) -> None:
     src.add_argument("--onnx", help="an .onnx exported by htp-edge export")
     src.add_argument("--engine", help="a TensorRT .engine built by htp-edge build")
     p.add_argument("--backend", required=True, choices=["torch", "onnxruntime", "tensorrt"])
-    p.add_argument("--frames", type=int, default=None, help="receptive field F for --model (default: the preset's)")
-    p.add_argument("--steps", type=int, default=1, help="DDIM steps K")
-    p.add_argument("--hypotheses", type=int, default=1, help="hypotheses H (for --model; a graph fixes it)")
+    p.add_argument("--frames", type=argtypes.frames, default=None,
+                   help="receptive field F for --model (default: the preset's)")
+    p.add_argument("--steps", type=argtypes.steps, default=1, help="DDIM steps K")
+    p.add_argument("--hypotheses", type=argtypes.hypotheses, default=1,
+                   help="hypotheses H (for --model; a graph fixes it)")
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--iters", type=argtypes.positive_int, default=20)
     p.add_argument("--mode", default="latency", choices=["latency", "throughput"])
-    p.add_argument("--clips", type=int, default=8, help="clips per iteration in throughput mode")
+    p.add_argument("--clips", type=argtypes.positive_int, default=8, help="clips per iteration in throughput mode")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch/onnxruntime (0: default)")
     p.add_argument("--gemm-reference", action="store_true", help="also measure this machine's FP32 GEMM GMAC/s")
     p.add_argument("--plot", default=None, help="write per-stage stacked bars to this PNG")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from htp_edge.cli import args as argtypes
+
 HELP = "accuracy (MPJPE, P-MPJPE in mm) of a checkpoint, ONNX file or engine on the real-motion test split"
 
 
@@ -14,12 +16,13 @@ def add_arguments(p) -> None:
     src.add_argument("--baseline", choices=["mean-pose"], help="evaluate a trivial baseline instead")
     p.add_argument("--backend", default=None, help="torch, onnxruntime or tensorrt (default: from the source)")
     p.add_argument("--split", default="test")
-    p.add_argument("--steps", type=int, default=1, help="DDIM steps K")
-    p.add_argument("--hypotheses", type=int, default=None, help="hypotheses H (a static graph fixes it)")
+    p.add_argument("--steps", type=argtypes.steps, default=1, help="DDIM steps K")
+    p.add_argument("--hypotheses", type=argtypes.hypotheses, default=None,
+                   help="hypotheses H (a static graph fixes it)")
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "jpma"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-sequences", type=int, default=None)
+    p.add_argument("--max-sequences", type=argtypes.positive_int, default=None)
     p.add_argument("--per-sequence", action="store_true", help="include the per-sequence table")
     p.add_argument("--cache-dir", default=None)
 
@@ -52,7 +55,8 @@ def _layout_from_graph(cfg, source, args):
     from htp_edge.artifacts.manifest import engine_graph_meta
     from htp_edge.artifacts.onnx_meta import read_graph_meta
     meta = read_graph_meta(source) if args.onnx else engine_graph_meta(source)
-    return dataclasses.replace(cfg, hypotheses=args.hypotheses or meta.hypotheses, flip=meta.flip)
+    hypotheses = meta.hypotheses if args.hypotheses is None else args.hypotheses
+    return dataclasses.replace(cfg, hypotheses=hypotheses, flip=meta.flip)
 
 
 def format_text(r: dict) -> str:

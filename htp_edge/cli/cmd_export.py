@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from htp_edge.cli import args as argtypes
+
 HELP = "export a denoiser (d3dp or htp) to static-shape ONNX with parity and TensorRT-compatibility checks"
 
 
@@ -10,9 +12,9 @@ def add_arguments(p) -> None:
     p.add_argument("--model", default="htp", help="architecture: d3dp, htp, d3dp-small or htp-small (default htp)")
     p.add_argument("--checkpoint", default=None, help="bundled name (d3dp-small, htp-small) or .pt/.bin (D3DP layout); "
                                                        "default: seeded random weights")
-    p.add_argument("--frames", type=int, default=None, help="receptive field F (default: the model's)")
-    p.add_argument("--clips", type=int, default=1, help="clips per engine call (static)")
-    p.add_argument("--hypotheses", type=int, default=1, help="hypotheses H per clip (static)")
+    p.add_argument("--frames", type=argtypes.frames, default=None, help="receptive field F (default: the model's)")
+    p.add_argument("--clips", type=argtypes.positive_int, default=1, help="clips per engine call (static)")
+    p.add_argument("--hypotheses", type=argtypes.hypotheses, default=1, help="hypotheses H per clip (static)")
     p.add_argument("--no-flip", action="store_true", help="export without the flip augmentation half of the batch")
     p.add_argument("--unrolled-steps", type=int, default=0, metavar="K",
                    help="export the whole K-step DDIM sampler as one graph (noise as an input)")

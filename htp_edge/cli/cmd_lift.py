@@ -1,6 +1,8 @@
 """`htp-edge lift`: lift a file of 2D keypoints to 3D poses (.npy), optionally with a plot."""
 from __future__ import annotations
 
+from htp_edge.cli import args as argtypes
+
 HELP = "lift a (T, 17, 2|3) .npy/.npz of pixel keypoints to (T, 17, 3) root-relative poses in metres"
 
 
@@ -8,15 +10,16 @@ def add_arguments(p) -> None:
     p.add_argument("input", help=".npy/.npz array (T, 17, 2) pixels, or (T, 17, 3) with confidences")
     p.add_argument("--out", required=True, help="output .npy (T, 17, 3) metres, root-relative, camera frame")
     p.add_argument("--checkpoint", default=None, help="bundled name, .pt/.bin, .onnx or .engine (default htp-small)")
-    p.add_argument("--width", type=float, default=1000.0, help="image width in pixels")
-    p.add_argument("--height", type=float, default=1000.0, help="image height in pixels")
+    p.add_argument("--width", type=argtypes.positive_float, default=1000.0, help="image width in pixels")
+    p.add_argument("--height", type=argtypes.positive_float, default=1000.0, help="image height in pixels")
     p.add_argument("--format", default="h36m", choices=["h36m", "coco"], help="keypoint order of the input")
     p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"],
                    help="default: tensorrt for .engine, onnxruntime otherwise")
-    p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--hypotheses", type=int, default=None)
+    p.add_argument("--steps", type=argtypes.steps, default=1)
+    p.add_argument("--hypotheses", type=argtypes.hypotheses, default=None)
     p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "jpma"])
-    p.add_argument("--focal", type=float, default=None, help="focal length in pixels for JPMA (default H36M-like)")
+    p.add_argument("--focal", type=argtypes.positive_float, default=None,
+                   help="focal length in pixels for JPMA (default H36M-like)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default=None, help="write a 3D skeleton plot (PNG) of a few frames")
 
@@ -39,7 +42,7 @@ def run(args) -> dict:
     lifter = Lifter.load(source, backend=backend, steps=args.steps, hypotheses=args.hypotheses,
                          aggregation=args.aggregation, seed=args.seed)
     intr = None
-    if args.focal:
+    if args.focal is not None:
         intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
     poses = lifter.lift(keypoints, args.width, args.height, format=args.format, intrinsics=intr)
     atomic_save_npy(out, poses.astype("float32"))

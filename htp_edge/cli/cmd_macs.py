@@ -1,12 +1,14 @@
 """`htp-edge macs`: analytic MACs and parameters of one denoiser pass."""
 from __future__ import annotations
 
+from htp_edge.cli import args as argtypes
+
 HELP = "analytic MACs per denoiser pass (one clip x one hypothesis) and parameter count"
 
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default="htp", help="d3dp, htp, d3dp-small or htp-small (default htp)")
-    p.add_argument("--frames", type=int, default=None, help="receptive field F (default: the preset's)")
+    p.add_argument("--frames", type=argtypes.frames, default=None, help="receptive field F (default: the preset's)")
 
 
 def run(args) -> dict:

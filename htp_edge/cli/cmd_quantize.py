@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from htp_edge.cli import args as argtypes
+
 HELP = "make an FP16, INT8 Q/DQ (TensorRT) or INT8 dynamic (CPU) variant of an exported ONNX"
 PRECISIONS = ("fp16", "int8", "int8-dynamic")
 
@@ -19,26 +21,48 @@ def add_arguments(p) -> None:
     p.add_argument("--float-pairs", type=int, default=1,
                    help="INT8: keep the first N block pairs (full-frame, before pruning) in float (default 1)")
     p.add_argument("--out", required=True, help="output .onnx")
+    p.add_argument("--no-gate", action="store_true",
+                   help="keep the graph even when its MPJPE rises over FP32's by more than the gate (the summary says)")
+    p.add_argument("--gate-mm", type=float, default=None,
+                   help="largest allowed MPJPE increase over FP32 in mm (default: the precision's, "
+                        "htp_edge/tolerances.py: fp16 0.2, int8 1.0)")
+    p.add_argument("--gate-sequences", type=argtypes.positive_int, default=None,
+                   help="test-split sequences the gate evaluates (default: all)")
 
 
 def run(args) -> dict:
     import shutil
     from pathlib import Path
 
+    from htp_edge.artifacts.files import ArtifactSet
+    from htp_edge.artifacts.naming import planner_onnx
     from htp_edge.artifacts.onnx_meta import read_graph_meta
-    from htp_edge.errors import HtpEdgeError
-    from htp_edge.precision.apply import copy_graph_meta, quantize
+    from htp_edge.errors import GateFailed, HtpEdgeError
+    from htp_edge.precision.apply import copy_graph_meta, mpjpe_gate, quantize
     src, out = Path(args.onnx), Path(args.out)
     if out.suffix != ".onnx":
         raise HtpEdgeError(f"quantize: --out must be an .onnx file, got {args.out!r}.")
     meta = read_graph_meta(src)
-    report = quantize(src, out, args.precision, calibration=args.calibration, method=args.calibrate_method,
-                      calibration_dir=args.calibration_dir, progress=not args.json, float_pairs=args.float_pairs)
-    copy_graph_meta(out, meta)
-    planner = src.with_suffix(".planner.onnx")
-    if planner.is_file():  # the token-scoring planner stays FP32
-        shutil.copyfile(planner, out.with_suffix(".planner.onnx"))
-        report["planner_onnx"] = str(out.with_suffix(".planner.onnx"))
+    planner = planner_onnx(src) if planner_onnx(src).is_file() else None
+    outputs = [out, planner_onnx(out) if planner else None]
+    with ArtifactSet(outputs, inputs=[src, planner], what="quantize") as staged:
+        report = quantize(src, staged[out], args.precision, calibration=args.calibration,
+                          method=args.calibrate_method, calibration_dir=args.calibration_dir,
+                          progress=not args.json, float_pairs=args.float_pairs)
+        copy_graph_meta(staged[out], meta)
+        if planner:  # the token-scoring planner stays FP32
+            shutil.copyfile(planner, staged[planner_onnx(out)])
+        if not args.json:
+            print("quantize: MPJPE gate: FP32 and the new graph on the test split ...", file=sys.stderr)
+        gate = mpjpe_gate(src, staged[out], args.precision, max_sequences=args.gate_sequences, gate_mm=args.gate_mm)
+        report = staged.rewrite(report)
+        if not gate["ok"] and not args.no_gate:
+            raise GateFailed(f"{args.precision} raised the test-split MPJPE by {gate['delta_mm']:.2f} mm over FP32 "
+                             f"({gate['mpjpe_mm']:.2f} vs {gate['mpjpe_fp32_mm']:.2f} mm). Expected at most "
+                             f"{gate['gate_mm']} mm. Nothing was written; --no-gate keeps the graph anyway.")
+    if planner:
+        report["planner_onnx"] = str(planner_onnx(out))
+    report["gate"] = {**gate, "enforced": not args.no_gate}
     report.setdefault("calibration_sha256", None)
     report["next"] = f"htp-edge eval --onnx {out}   |   htp-edge build --onnx {out} --out engines/out/"
     if not args.json:

@@ -1,6 +1,6 @@
 """Read the VideoPose3D / D3DP ``.npz`` data files as :class:`~htp_edge.data.testset.TestSequence` s.
 
-Files (both store pickled dicts: open only files you trust):
+Files (both store pickled dicts, read by a restricted unpickler that runs no code):
 
 * 3D: ``positions_3d`` = {subject: {action: (T, 32 or 17, 3)}} world positions in metres. With
   32 joints the standard 17 are kept (VideoPose3D's ``remove_joints`` complement).
@@ -23,10 +23,12 @@ As in VideoPose3D, 2D tracks longer than the 3D sequence are cut to its length.
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
 
+from htp_edge.artifacts.safe_pickle import load_npz_member
 from htp_edge.data.camera import Camera
 from htp_edge.data.quaternion import normalize, to_matrix
 from htp_edge.data.testset import TestSequence
@@ -40,12 +42,24 @@ H36M_SYMMETRY = (tuple(LEFT_JOINTS), tuple(RIGHT_JOINTS))
 
 
 def _load_dict(path: str | os.PathLike, key: str) -> Any:
+    """``data[key].item()`` of a VideoPose3D npz, its pickle read by the restricted unpickler.
+
+    Only numpy arrays, dicts, lists, tuples, strings and numbers load; a member needing any other
+    global is refused (it could execute code) unless ``HTP_EDGE_TRUST_PICKLE=1``.
+    """
     try:
-        with np.load(path, allow_pickle=True) as data:
-            return data[key].item()
-    except (OSError, ValueError, KeyError) as exc:
+        value = load_npz_member(path, key)
+        item = value.item() if isinstance(value, np.ndarray) and value.shape == () else None
+    except HtpEdgeError as exc:
+        raise HtpEdgeError(f"VideoPose3D file {exc}") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise HtpEdgeError(f"VideoPose3D file {path}: cannot read '{key}' ({exc}). Expected an npz with a "
-                           f"pickled dict under '{key}', got something else. Check the file path.") from exc
+                           f"pickled dict under '{key}', got something else. Check the file path.") from None
+    if not isinstance(item, dict):
+        raise HtpEdgeError(f"VideoPose3D file {path}: cannot read '{key}'. Expected a pickled dict under '{key}', "
+                           f"got {type(item).__name__ if item is not None else f'an array of shape {value.shape}'}. "
+                           f"Use VideoPose3D's data files.")
+    return item
 
 
 def layout_of(metadata: dict) -> str:

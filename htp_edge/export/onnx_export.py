@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -157,7 +156,10 @@ def _export_one(module, feed, outputs, meta, tmpdir: Path, name: str, cfg: Expor
 
 
 def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
-    """Export, simplify, check and verify; write ``out`` (+ planner, + sidecar) only on success."""
+    """Export, simplify, check and verify; write ``out`` (+ planner, + sidecar) as one set, only
+    on success (:class:`~htp_edge.artifacts.files.ArtifactSet`: the graph itself goes last)."""
+    from htp_edge.artifacts.files import ArtifactSet, sha256_file
+    from htp_edge.artifacts.naming import planner_onnx, sidecar_json
     from htp_edge.export.graph_macs import count_matmul_macs
     from htp_edge.model.macs import count_macs
     out = Path(out)
@@ -168,8 +170,19 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
     kind = "sampler" if cfg.unrolled_steps else "denoiser"
     meta = graph_meta(net, cfg, kind, origin)
     feed = _with_plan(net, example_inputs(net, cfg, seed=cfg.seed))
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-        tmpdir = Path(tmp)
+    has_planner = net.config.has_planner
+    outputs = [out, planner_onnx(out) if has_planner else None, sidecar_json(out)]
+    with ArtifactSet(outputs, inputs=[cfg.checkpoint] if cfg.checkpoint else [], what="export") as staged:
+        tmpdir = staged[out].parent
+        planner = None
+        if has_planner:
+            from htp_edge.export.graphs import PlannerGraph
+            step = 1 if cfg.unrolled_steps else cfg.batch // cfg.clips
+            pfeed = {names.KEYPOINTS_2D: feed[names.KEYPOINTS_2D][::step].copy()}
+            pgraph = PlannerGraph(net).eval()
+            planner, _ = _export_one(pgraph, pfeed, pgraph.output_names,
+                                     meta.replace(kind="planner", batch=cfg.clips), tmpdir, "planner", cfg)
+            meta = meta.replace(planner_sha256=sha256_file(planner))
         progress(f"export: tracing {meta.tag} ({kind}, batch {cfg.batch}) ...")
         path, report = _export_one(module, feed, output_names(net, cfg), meta, tmpdir, "graph", cfg)
         progress("export: checking parity with torch on fresh inputs ...")
@@ -177,19 +190,11 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
         if par["max_abs_diff_vs_torch"] > cfg.parity_atol or not par["kept_indices_identical"]:
             raise HtpEdgeError(f"export: ONNX Runtime disagrees with torch. Expected max abs diff <= {cfg.parity_atol} "
                                f"and identical kept indices, got {par}. Nothing was written.")
-        planner = None
-        if net.config.has_planner:
-            from htp_edge.export.graphs import PlannerGraph
-            step = 1 if cfg.unrolled_steps else cfg.batch // cfg.clips
-            pfeed = {names.KEYPOINTS_2D: feed[names.KEYPOINTS_2D][::step].copy()}
-            pgraph = PlannerGraph(net).eval()
-            planner, _ = _export_one(pgraph, pfeed, pgraph.output_names,
-                                     meta.replace(kind="planner", batch=cfg.clips), tmpdir, "planner", cfg)
         graph_macs = count_matmul_macs(str(path))
         analytic = count_macs(net.config)
         passes = cfg.batch * (cfg.unrolled_steps or 1)
         result = {
-            "onnx": str(out), "planner_onnx": str(out.with_suffix(".planner.onnx")) if planner else None,
+            "onnx": str(out), "planner_onnx": str(planner_onnx(out)) if planner else None,
             "inputs": {k: list(v.shape) for k, v in feed.items()},
             "outputs": {t.name: list(t.shape) for t in report["check"].outputs},
             "opset": report["check"].opset, "nodes": report["check"].nodes, "op_counts": report["check"].op_counts,
@@ -197,21 +202,8 @@ def export_onnx(cfg: ExportConfig, out: Path, progress=print) -> dict:
             "graph_vs_analytic": graph_macs["total"] / passes / analytic.total,
             **par, "simplify": report.get("simplify"), "graph": meta.to_json(),
         }
-        sidecar = tmpdir / "graph.json"
-        sidecar.write_text(json.dumps(result, indent=2, default=str))
-        out.parent.mkdir(parents=True, exist_ok=True)
+        staged[sidecar_json(out)].write_text(json.dumps(staged.rewrite(result), indent=2, default=str))
         if planner:
-            os.replace(planner, out.with_suffix(".planner.onnx"))
-        os.replace(sidecar, out.with_suffix(".json"))
-        os.replace(path, out)
-    _default_mode(out, out.with_suffix(".planner.onnx"), out.with_suffix(".json"))
+            os.replace(planner, staged[planner_onnx(out)])
+        os.replace(path, staged[out])
     return result
-
-
-def _default_mode(*paths: Path) -> None:
-    """Temp files are created 0600; give the artifacts the mode the umask would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for p in paths:
-        if p.exists():
-            os.chmod(p, 0o666 & ~umask)

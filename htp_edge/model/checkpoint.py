@@ -8,8 +8,8 @@ architecture is then read off the tensor shapes.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +45,93 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     return path
 
 
+def _numpy_safe_globals() -> list:
+    """The numpy globals a D3DP checkpoint's ``random_state`` needs, for torch's weights-only loader.
+
+    D3DP saves ``np.random.RandomState.get_state()``: ('MT19937', uint32 ndarray, int, int, float).
+    Its pickle names ``_reconstruct`` (``numpy.core.multiarray`` when written by numpy 1.x,
+    ``numpy._core.multiarray`` by numpy 2.x), ``ndarray`` and ``dtype``, and BUILDs a uint32
+    dtype (``numpy.dtypes.UInt32DType`` on numpy >= 1.25). Nothing else is admitted.
+    """
+    import numpy as np
+
+    from htp_edge.artifacts.safe_pickle import numpy_multiarray
+    reconstruct = numpy_multiarray()._reconstruct
+    return [(reconstruct, "numpy.core.multiarray._reconstruct"), (reconstruct, "numpy._core.multiarray._reconstruct"),
+            np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+_REFUSED_PATTERNS = (
+    r"GLOBAL (\S+) was not an allowed global",  # a global outside the allow-list
+    r"unsupported GLOBAL (\S+) whose module",  # a blocklisted module (os, posix, subprocess, ...)
+    r"reduce for unrecognized function (.+?)(?: which belongs to|$)",
+    r"(?:create new object for|Can only build).* but got (.+)$",
+)
+
+
+def _refused_global(message: str) -> str | None:
+    """The global torch's weights-only unpickler refused, from its error message (or None)."""
+    import re
+    for pattern in _REFUSED_PATTERNS:
+        found = re.search(pattern, message, re.MULTILINE)
+        if found:
+            name = found.group(1).strip().strip("<>").removeprefix("class ").strip("'")
+            return name if "." in name or " " in name else f"builtins.{name}"  # torch drops "builtins."
+    return None
+
+
+def _weights_only_detail(message: str) -> str:
+    """The informative line of torch's weights-only error (it wraps it in paragraphs of advice)."""
+    tail = message.split("WeightsUnpickler error:", 1)[-1]
+    lines = [ln.strip() for ln in tail.splitlines() if ln.strip() and "Weights only load failed" not in ln
+             and not ln.strip().startswith("Check the documentation")]
+    return (lines[0] if lines else message.strip().splitlines()[0])[:160]
+
+
 def read_checkpoint(path: Path) -> dict:
-    """torch.load a checkpoint file, weights-only first; one clear error if it is not one."""
+    """torch.load a checkpoint file weights-only; one clear error if it is refused or not a checkpoint.
+
+    Only tensors, containers, numbers and D3DP's numpy ``random_state`` (:func:`_numpy_safe_globals`)
+    load; a pickle needing any other global could execute code, so it is refused unless the user
+    opted in with ``HTP_EDGE_TRUST_PICKLE=1`` (then: a one-line warning and a full load).
+    """
     import pickle
 
     import torch
+
+    from htp_edge.artifacts.safe_pickle import TRUST_HINT, TRUST_PICKLE_ENV, trust_pickle_enabled, warn_full_unpickle
+    path = Path(path)
+    expected = "Expected a D3DP-layout .pt/.bin file"
+    with open(path, "rb") as handle:
+        if handle.read(6) == b"\x93NUMPY":
+            raise HtpEdgeError(f"checkpoint: refused {path}: it is a NumPy .npy file, not a PyTorch checkpoint. "
+                               f"{expected}.")
+    allow = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5; before, tensors only
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with allow(_numpy_safe_globals()) if allow else contextlib.nullcontext():
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" not in str(exc):  # D3DP stores a numpy RandomState tuple
+        message = str(exc)
+        if "Weights only load failed" not in message:
             raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint (corrupt or foreign "
-                               f"file). Expected a D3DP-layout .pt/.bin file.") from None
+                               f"file). {expected}.") from None
+        refused = _refused_global(message)
     except Exception as exc:  # noqa: BLE001 - corrupt, truncated or foreign file
         raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0][:160]}). Expected a D3DP-layout .pt/.bin file.") from None
-    print(f"htp-edge: warning: {path.name} holds non-tensor Python objects; loading it with full unpickling "
-          f"(only do this for files you trust)", file=sys.stderr)
+                           f"{str(exc).splitlines()[0][:160] if str(exc) else ''}). {expected}.") from None
+    if not trust_pickle_enabled():
+        if refused is None:
+            raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint (a weights-only load "
+                               f"cannot parse it: {_weights_only_detail(message)}). {expected}; if it is "
+                               f"a pickle you trust, set {TRUST_PICKLE_ENV}=1 (or pass --trust-pickle).")
+        raise HtpEdgeError(f"checkpoint: refused {path}: its pickle needs the Python global {refused}, which is "
+                           f"not allowed because unpickling it could execute code. {TRUST_HINT}.")
+    warn_full_unpickle(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001
-        raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}).") from None
+        raise HtpEdgeError(f"checkpoint: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}). "
+                           f"{expected}.") from None
 
 
 def model_state(ckpt: Any, path: Path) -> dict:

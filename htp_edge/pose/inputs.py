@@ -11,13 +11,43 @@ from htp_edge.pose.skeleton import NUM_JOINTS
 FORMATS = ("h36m", "coco")
 
 
+MAX_ABS_PX = 1e6  # pixel coordinates beyond this are a unit or data error, not an image
+
+
+def numeric_array(x, what: str, expected: str) -> np.ndarray:
+    """``x`` as a real-valued numeric array (ints or floats); strings, bools, complex and
+    object arrays are refused with one line."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):
+        raise HtpEdgeError(f"{what}: not numeric. Expected a {expected} float array, got {type(x).__name__}.") from None
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise HtpEdgeError(f"{what}: not numeric (dtype {arr.dtype}). Expected a {expected} float array of "
+                           f"pixel coordinates.")
+    return arr
+
+
+def check_pixels(arr: np.ndarray, what: str, allow_nan: bool) -> np.ndarray:
+    """Range-check in the input's precision, cast to float32, then check finiteness there
+    (a value finite in float64 can overflow float32)."""
+    with np.errstate(invalid="ignore"):
+        wide = arr[..., :2].astype(np.float64)
+        big = np.isfinite(wide) & (np.abs(wide) > MAX_ABS_PX)
+    if big.any():
+        raise HtpEdgeError(f"{what}: {int(big.any(-1).any(-1).sum()) if arr.ndim == 3 else int(big.any())} frame(s) "
+                           f"have coordinates beyond +-{MAX_ABS_PX:.0e} px. Expected pixel coordinates of an image.")
+    out = arr.astype(np.float32)
+    bad = np.isinf(out) | (np.isnan(out) if not allow_nan else False)
+    if np.any(bad):
+        frames = int(bad.reshape(len(out), -1).any(-1).sum()) if out.ndim == 3 else 1
+        raise HtpEdgeError(f"{what}: {frames} frame(s) contain NaN or inf. Expected finite pixel coordinates. "
+                           f"Mark missing joints with confidence 0 instead.")
+    return out
+
+
 def as_keypoints(x, what: str = "keypoints", allow_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(T, 17, 2) or (T, 17, 3 with confidence) -> (xy float32 (T, 17, 2), confidence (T, 17))."""
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise HtpEdgeError(f"{what}: not numeric. Expected a (T, 17, 2) or (T, 17, 3) float array, "
-                           f"got {type(x).__name__}.") from None
+    arr = numeric_array(x, what, "(T, 17, 2) or (T, 17, 3)")
     if arr.ndim != 3 or arr.shape[-1] not in (2, 3):
         raise HtpEdgeError(f"{what}: wrong shape. Expected (T, 17, 2) or (T, 17, 3), got {tuple(arr.shape)}.")
     if arr.shape[1] != NUM_JOINTS:
@@ -25,12 +55,9 @@ def as_keypoints(x, what: str = "keypoints", allow_nan: bool = False) -> tuple[n
                            f"got {arr.shape[1]}.")
     if arr.shape[0] == 0:
         raise HtpEdgeError(f"{what}: empty sequence. Expected at least 1 frame, got 0.")
-    if np.isinf(arr).any() or (np.isnan(arr).any() and not allow_nan):
-        bad = int((~np.isfinite(arr)).any(axis=(1, 2)).sum())
-        raise HtpEdgeError(f"{what}: {bad} frame(s) contain NaN or inf. Expected finite pixel coordinates. "
-                           f"Mark missing joints with confidence 0 instead.")
-    conf = arr[..., 2] if arr.shape[-1] == 3 else np.ones(arr.shape[:2])
-    return arr[..., :2].astype(np.float32), conf.astype(np.float32)
+    arr = check_pixels(arr, what, allow_nan)
+    conf = arr[..., 2] if arr.shape[-1] == 3 else np.ones(arr.shape[:2], np.float32)
+    return arr[..., :2], conf
 
 
 def to_h36m(xy: np.ndarray, conf: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:

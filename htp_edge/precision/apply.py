@@ -41,6 +41,22 @@ def quantize(src: Path, out: Path, precision: str, calibration=None, method: str
     return report
 
 
+def mpjpe_gate(src: Path, candidate: Path, precision: str, max_sequences: int | None = None,
+               gate_mm: float | None = None) -> dict:
+    """The task-metric gate: MPJPE of ``candidate`` and of the FP32 ``src`` on the test split;
+    ``ok`` when the increase is at most the precision's gate (:mod:`htp_edge.tolerances`)."""
+    from htp_edge.artifacts.onnx_meta import read_graph_meta
+    from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source
+    from htp_edge.tolerances import mpjpe_delta_gate_mm
+    meta = read_graph_meta(src)
+    cfg = EvalConfig(backend="onnxruntime", hypotheses=meta.hypotheses, flip=meta.flip, max_sequences=max_sequences)
+    ref = evaluate_source(str(src), cfg)["mpjpe_mm"]
+    got = evaluate_source(str(candidate), cfg)["mpjpe_mm"]
+    limit = mpjpe_delta_gate_mm(precision) if gate_mm is None else float(gate_mm)
+    return {"ok": got - ref <= limit, "mpjpe_fp32_mm": ref, "mpjpe_mm": got, "delta_mm": got - ref,
+            "gate_mm": limit, "sequences": max_sequences or "all"}
+
+
 def compare_with_fp32(src: Path, out: Path, precision: str, clips: int = 4, steps: int = 2) -> dict:
     """Pose differences and kept-index (TopK) agreement vs FP32 on test-split denoiser feeds."""
     from htp_edge.export.compare import compare_onnx_files

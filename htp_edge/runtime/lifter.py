@@ -8,6 +8,7 @@ No torch is imported unless the torch backend (or a one-time checkpoint export) 
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from htp_edge.pose.inputs import as_keypoints, fill_missing, to_h36m
 from htp_edge.pose.normalize import normalize_screen
 from htp_edge.runtime.sources import GraphSet, open_graphs
 
+MAX_STEPS, MAX_HYPOTHESES, MAX_CLIPS = 1000, 64, 256
+
 
 @dataclass(frozen=True)
 class LifterConfig:
@@ -40,8 +43,10 @@ class LifterConfig:
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS + ("auto",):
             raise HtpEdgeError(f"lifter: unknown aggregation. Expected auto, mean or jpma, got {self.aggregation!r}.")
-        if self.clips_per_call < 1:
-            raise HtpEdgeError(f"lifter: clips_per_call must be >= 1, got {self.clips_per_call}.")
+        for name, high in (("steps", MAX_STEPS), ("hypotheses", MAX_HYPOTHESES), ("clips_per_call", MAX_CLIPS)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise HtpEdgeError(f"lifter: {name} must be an integer from 1 to {high}, got {value!r}.")
 
     @property
     def method(self) -> str:
@@ -79,6 +84,7 @@ class Lifter:
         self.last_timings: dict[str, float] = {}
         self.last_kept: np.ndarray | None = None
         self.last_plan: dict[str, np.ndarray] = {}
+        self._lock = threading.RLock()
         graphs.activate()
 
     @classmethod
@@ -86,13 +92,22 @@ class Lifter:
              hypotheses: int | None = None, flip: bool | None = None, aggregation: str = "auto", seed: int = 0,
              clips_per_call: int | None = None, **backend_options) -> "Lifter":
         """Open a bundled name, .pt/.bin, .onnx or .engine; a static graph sets H, flip and clips."""
-        graphs = open_graphs(source, backend, hypotheses=hypotheses or 1, flip=True if flip is None else flip,
-                             clips=clips_per_call or 1, **backend_options)
+        LifterConfig(steps=1 if steps is None else steps, hypotheses=1 if hypotheses is None else hypotheses,
+                     clips_per_call=1 if clips_per_call is None else clips_per_call)  # refuse bad values first
+        graphs = open_graphs(source, backend, hypotheses=1 if hypotheses is None else hypotheses,
+                             flip=True if flip is None else flip, clips=1 if clips_per_call is None else clips_per_call,
+                             **backend_options)
         meta = graphs.meta
-        cfg = LifterConfig(steps=steps or 1, hypotheses=hypotheses or meta.hypotheses,
+        cfg = LifterConfig(steps=1 if steps is None else steps,
+                           hypotheses=meta.hypotheses if hypotheses is None else hypotheses,
                            flip=meta.flip if flip is None else flip,
-                           clips_per_call=clips_per_call or meta.clips, aggregation=aggregation, seed=seed)
-        return cls(graphs, cfg)
+                           clips_per_call=meta.clips if clips_per_call is None else clips_per_call,
+                           aggregation=aggregation, seed=seed)
+        try:
+            return cls(graphs, cfg)
+        except BaseException:
+            graphs.deactivate()
+            raise
 
     def _check_layout(self, meta: GraphMeta) -> None:
         c = self.config
@@ -107,7 +122,16 @@ class Lifter:
     # -- public API ------------------------------------------------------------------------------
     def lift(self, keypoints_px, width: float, height: float, format: str = "h36m",
              intrinsics: Intrinsics | None = None, return_hypotheses: bool = False):
-        """(T, 17, 2|3) pixels -> (T, 17, 3) root-relative metres (camera frame)."""
+        """(T, 17, 2|3) pixels -> (T, 17, 3) root-relative metres (camera frame).
+
+        Thread-safe: calls from several threads are serialised on one lock (the runners, e.g.
+        TensorRT's single execution context, hold one set of buffers); ``last_timings`` belongs
+        to the most recent call. For parallel lifting, open one Lifter per thread.
+        """
+        with self._lock:
+            return self._lift(keypoints_px, width, height, format, intrinsics, return_hypotheses)
+
+    def _lift(self, keypoints_px, width, height, format, intrinsics, return_hypotheses):
         clock, t0 = _Clock(), time.perf_counter()
         xy, conf = as_keypoints(keypoints_px)
         xy, conf = to_h36m(xy, conf, format)
@@ -115,7 +139,7 @@ class Lifter:
         norm = normalize_screen(xy, width, height)
         cuts = cut_clips(len(xy), self.frames)
         t0 = clock.time("preprocess", t0)
-        hyps = self.lift_clips(gather(norm, cuts, self.frames), clock)  # (C, H, F, J, 3)
+        hyps = self._lift_clips(gather(norm, cuts, self.frames), clock)  # (C, H, F, J, 3)
         t0 = time.perf_counter()
         intr = intrinsics or Intrinsics.default(width, height)
         poses = aggregate(hyps, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
@@ -131,7 +155,10 @@ class Lifter:
 
     def lift_clips(self, clips: np.ndarray, clock: _Clock | None = None) -> np.ndarray:
         """Normalised clips (C, F, J, 2) -> hypotheses (C, H, F, J, 3), in fixed-size batches."""
-        clock = clock or _Clock()
+        with self._lock:
+            return self._lift_clips(clips, clock or _Clock())
+
+    def _lift_clips(self, clips: np.ndarray, clock: _Clock) -> np.ndarray:
         rng = np.random.default_rng(self.config.seed)
         b = self.config.clips_per_call
         outs, kept, plans = [], [], []

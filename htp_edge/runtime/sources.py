@@ -62,8 +62,19 @@ def from_onnx(path: Path, backend: str, **options) -> GraphSet:
         if not ppath.is_file():
             raise HtpEdgeError(f"onnx: {path.name} needs its TCEP planner graph {ppath.name} beside it. "
                                f"Re-export with `htp-edge export`.")
+        _check_planner(meta, ppath, path)
         planner = make_runner("onnxruntime", ppath, **options)
     return GraphSet(make_runner("onnxruntime", path, **options), planner, meta, str(path))
+
+
+def _check_planner(meta: GraphMeta, planner_path: Path, graph_path: Path) -> None:
+    """Refuse a planner that was not exported with this graph (a mixed set)."""
+    if meta.planner_sha256 is None:
+        return
+    from htp_edge.artifacts.files import sha256_file
+    if sha256_file(planner_path) != meta.planner_sha256:
+        raise HtpEdgeError(f"onnx: {planner_path.name} is not the planner exported with {graph_path.name} (sha256 "
+                           f"differs from the graph's record). Re-export both with `htp-edge export`.")
 
 
 def from_engine(path: Path, backend: str, **options) -> GraphSet:
@@ -75,6 +86,8 @@ def from_engine(path: Path, backend: str, **options) -> GraphSet:
     if meta.planner:
         for cand, kind in ((planner_engine(path), "tensorrt"), (planner_onnx(path), "onnxruntime")):
             if cand.is_file():
+                if kind == "onnxruntime":
+                    _check_planner(meta, cand, path)
                 planner = make_runner(kind, cand)
                 break
         else:

@@ -18,7 +18,7 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.geometry import Intrinsics
-from htp_edge.pose.inputs import fill_missing, to_h36m
+from htp_edge.pose.inputs import check_pixels, fill_missing, numeric_array, to_h36m
 from htp_edge.pose.normalize import normalize_screen
 from htp_edge.pose.skeleton import NUM_JOINTS
 
@@ -62,19 +62,14 @@ class StreamingLifter:
         self.latencies_ms: deque = deque(maxlen=self.config.latency_history)
 
     def _parse(self, frame_px) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            arr = np.asarray(frame_px, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise HtpEdgeError(f"stream frame: not numeric. Expected a (17, 2) or (17, 3) array, got "
-                               f"{type(frame_px).__name__}.") from None
+        """Validate one frame completely before it can touch the buffer."""
+        arr = numeric_array(frame_px, "stream frame", "(17, 2) or (17, 3)")
         if arr.shape not in ((NUM_JOINTS, 2), (NUM_JOINTS, 3)):
             raise HtpEdgeError(f"stream frame: wrong shape. Expected (17, 2) or (17, 3), got {tuple(arr.shape)}.")
-        if np.isinf(arr).any():
-            raise HtpEdgeError("stream frame: contains inf. Expected finite pixels; mark a missing joint with "
-                               "confidence 0 or NaN.")
-        conf = arr[:, 2] if arr.shape[1] == 3 else np.ones(NUM_JOINTS)
-        conf = np.where(np.isnan(arr[:, :2]).any(-1) | np.isnan(conf), 0.0, conf)
-        xy, conf = to_h36m(arr[None, :, :2].astype(np.float32), conf[None].astype(np.float32), self.config.format)
+        arr = check_pixels(arr, "stream frame", allow_nan=True)  # NaN marks a missing joint
+        conf = arr[:, 2] if arr.shape[1] == 3 else np.ones(NUM_JOINTS, np.float32)
+        conf = np.where(np.isnan(arr[:, :2]).any(-1) | np.isnan(conf), 0.0, conf).astype(np.float32)
+        xy, conf = to_h36m(arr[None, :, :2], conf[None], self.config.format)
         return xy[0], conf[0]
 
     def push(self, frame_px) -> np.ndarray | None:

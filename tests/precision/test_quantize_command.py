@@ -23,7 +23,7 @@ def test_quantize_variants_run_in_the_lifter(capsys, tmp_path, tiny_htp_onnx, re
     src = tiny_htp_onnx[0]
     out = tmp_path / f"q_{precision}.onnx"
     argv = ["quantize", "--onnx", str(src), "--precision", precision, "--out", str(out), "--json",
-            "--calibration-dir", str(tmp_path / "calib")]
+            "--calibration-dir", str(tmp_path / "calib"), "--gate-sequences", "1"]
     if precision == "int8":
         argv += ["--calibration", str(recipe)]
     assert main(argv) == 0
@@ -55,3 +55,33 @@ def test_quantize_refuses_foreign_onnx(capsys, tmp_path):
     assert main(["quantize", "--onnx", str(bad), "--precision", "fp16", "--out", str(tmp_path / "y.onnx")]) == 2
     assert "not a readable ONNX" in capsys.readouterr().err
     assert not (tmp_path / "y.onnx").exists()
+
+
+def test_failed_gate_exits_3_and_writes_nothing(capsys, tmp_path, tiny_htp_onnx):
+    src, out = tiny_htp_onnx[0], tmp_path / "q.onnx"
+    argv = ["quantize", "--onnx", str(src), "--precision", "int8-dynamic", "--out", str(out),
+            "--gate-sequences", "1", "--gate-mm", "-1000", "--json"]
+    assert main(argv) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gate failed" in err[0] and "--no-gate" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert main(argv + ["--no-gate"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["gate"]["ok"] is False and r["gate"]["enforced"] is False and out.is_file()
+    assert out.with_suffix(".planner.onnx").is_file()
+
+
+def test_quantize_refuses_to_overwrite_its_input(capsys, tmp_path, tiny_htp_onnx):
+    import shutil
+    src = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_htp_onnx[0], src)
+    shutil.copyfile(tiny_htp_onnx[0].with_suffix(".planner.onnx"), src.with_suffix(".planner.onnx"))
+    before = src.read_bytes()
+    assert main(["quantize", "--onnx", str(src), "--precision", "fp16", "--out", str(src)]) == 2
+    assert "is also an input" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    assert main(["quantize", "--onnx", str(src), "--precision", "fp16", "--out", str(tmp_path)]) == 2
+    assert "must be an .onnx file" in capsys.readouterr().err
+    (tmp_path / "d.onnx").mkdir()
+    assert main(["quantize", "--onnx", str(src), "--precision", "fp16", "--out", str(tmp_path / "d.onnx")]) == 2
+    assert "is a directory" in capsys.readouterr().err
