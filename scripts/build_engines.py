@@ -47,8 +47,8 @@ def collect(files: Sequence[str], folder: str | None) -> list[Path]:
 
 def build_all(paths: list[Path], out_dir: Path, config) -> list[dict]:
     """Build each path; a failure is recorded (``error``) and the rest still build."""
-    from htp_edge.engines.builder import build_engine, planner_config
     from htp_edge.artifacts.naming import planner_engine
+    from htp_edge.engines.builder import build_engine, planner_config
 
     engines: dict[str, Path] = {}  # main ONNX path -> its engine
     results = []

@@ -17,10 +17,10 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default=None, help="recipe of pruning paths (default: htp_edge/export/variants.json)")
     p.add_argument("--out", default="export/out")
     args = p.parse_args(argv)
+    from htp_edge.artifacts.resources import export_data
     from htp_edge.errors import HtpEdgeError
     from htp_edge.export.config import ExportConfig
     from htp_edge.export.onnx_export import export_onnx
-    from htp_edge.artifacts.resources import export_data
     variants = json.loads(Path(args.variants or export_data("variants.json")).read_text())["variants"]
     unknown = set(args.names) - {v["name"] for v in variants}
     if unknown:

@@ -23,9 +23,9 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from htp_edge.pose.clipping import cut_clips, gather
     from htp_edge.evaluation.evaluate import EvalConfig, test_sequences
     from htp_edge.model.checkpoint import load_model
+    from htp_edge.pose.clipping import cut_clips, gather
     from htp_edge.pose.normalize import normalize_screen
     net, _ = load_model(args.checkpoint)
     den = net.pose_estimator

@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.tolerances import (MPJPE_DELTA_GATE_MM, OUTPUTS, PRECISIONS, TOLERANCES, Tol,
-                                 check_mpjpe_delta, mpjpe_delta_gate_mm, tolerance)
+from htp_edge.tolerances import (
+    MPJPE_DELTA_GATE_MM,
+    OUTPUTS,
+    PRECISIONS,
+    TOLERANCES,
+    Tol,
+    check_mpjpe_delta,
+    mpjpe_delta_gate_mm,
+    tolerance,
+)
 
 
 def test_every_precision_has_every_output():

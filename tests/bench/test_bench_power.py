@@ -11,9 +11,18 @@ import numpy as np
 import pytest
 
 from htp_edge.bench import power
-from htp_edge.bench.power import (HwmonSource, PowerSample, PowerSampler, TegrastatsSource,
-                                  energy_mj, energy_per_inference, find_ina3221_channels,
-                                  parse_tegrastats_line, power_report, total_power_mw)
+from htp_edge.bench.power import (
+    HwmonSource,
+    PowerSample,
+    PowerSampler,
+    TegrastatsSource,
+    energy_mj,
+    energy_per_inference,
+    find_ina3221_channels,
+    parse_tegrastats_line,
+    power_report,
+    total_power_mw,
+)
 from htp_edge.errors import HtpEdgeError
 
 

@@ -111,8 +111,11 @@ def test_add_rejects_bad_durations(bad):
 
 def test_stage_missing_in_some_iterations():
     rec = StageTimes()
-    rec.begin(); rec.add("compute", 2.0); rec.add("copy", 1.0)
-    rec.begin(); rec.add("compute", 4.0)
+    rec.begin()
+    rec.add("compute", 2.0)
+    rec.add("copy", 1.0)
+    rec.begin()
+    rec.add("compute", 4.0)
     report = rec.summary()
     assert report["stages"]["copy"]["n"] == 1
     assert report["total"]["n"] == 2 and "frames_per_s" not in report

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from htp_edge.data import load_motion, prepare_motion
 from htp_edge.artifacts.cache import default_cache_dir
+from htp_edge.data import load_motion, prepare_motion
 from htp_edge.data.store import valid_cache
 
 

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from htp_edge.data.augment import (
-    PARTS, SUBTREES, AugmentConfig, augment_pose, mix_part, random_rotation, rotate_subtree, tilt, torso_frames,
+    PARTS,
+    SUBTREES,
+    AugmentConfig,
+    augment_pose,
+    mix_part,
+    random_rotation,
+    rotate_subtree,
+    tilt,
+    torso_frames,
 )
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.skeleton import PARENTS

@@ -7,9 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from htp_edge.data import load_motion, prepare_motion
 from htp_edge.artifacts import cache, files
-from htp_edge.data import store, wheels
+from htp_edge.data import load_motion, prepare_motion, store, wheels
 from htp_edge.errors import HtpEdgeError
 from tests.data.fake_wheels import make_fake_wheels
 

@@ -51,7 +51,8 @@ def test_sampler_shapes_steps_and_flip_averaging():
 
     cfg = SamplerConfig(steps=3, hypotheses=4, flip=True)
     x2d = rng.normal(size=(2, 5, 17, 2)).astype(np.float32)
-    res = DDIMSampler(cfg).sample(denoise, x2d, np.random.default_rng(1), plan={"keep_frames": np.zeros((2, 3), np.int64)})
+    res = DDIMSampler(cfg).sample(denoise, x2d, np.random.default_rng(1),
+                                  plan={"keep_frames": np.zeros((2, 3), np.int64)})
     assert res.x0_steps.shape == (3, 2, 4, 5, 17, 3)
     assert [c[2] for c in calls] == [999.0, 665.0, 332.0]
     assert calls[0][:2] == ((16, 5, 17, 2), (16, 5, 17, 3)) and calls[0][3] == (16, 3)

@@ -74,7 +74,8 @@ def make_fake_cudart(name: str = "Orin", cc: tuple[int, int] = (8, 7), integrate
             if fn.__name__ in rt._fail:
                 return (rt._fail[fn.__name__], None)
             result = fn(*args)
-            return (cudaError_t.cudaSuccess,) + (result if isinstance(result, tuple) else (result,) if result is not None else ())
+            rest = result if isinstance(result, tuple) else (result,) if result is not None else ()
+            return (cudaError_t.cudaSuccess,) + rest
         call.__name__ = fn.__name__
         setattr(rt, fn.__name__, call)
         return call

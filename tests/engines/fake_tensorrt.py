@@ -101,7 +101,8 @@ def _add_enums(trt, weak: bool) -> None:
     trt.NetworkDefinitionCreationFlag = _enum(
         "NetworkDefinitionCreationFlag", ["EXPLICIT_BATCH", "STRONGLY_TYPED"] if weak else ["STRONGLY_TYPED"])
     if not weak:  # TensorRT 11 keeps STRONGLY_TYPED = 1 (deprecated, ignored)
-        trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED = _EnumValue("NetworkDefinitionCreationFlag", "STRONGLY_TYPED", 1)
+        trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED = _EnumValue(
+            "NetworkDefinitionCreationFlag", "STRONGLY_TYPED", 1)
     trt.MemoryPoolType = _enum("MemoryPoolType", ["WORKSPACE"])
     trt.ProfilingVerbosity = _enum("ProfilingVerbosity", ["LAYER_NAMES_ONLY", "NONE", "DETAILED"])
     trt.DeviceType = _enum("DeviceType", ["GPU", "DLA"])

@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 
 from htp_edge.engines import BuildConfig, build_engine, load_engine
-from htp_edge.runtime.trt_api import detect_features, get_logger, load_tensorrt, numpy_dtype
 from htp_edge.errors import HtpEdgeError
+from htp_edge.runtime.trt_api import detect_features, get_logger, load_tensorrt, numpy_dtype
 from tests.engines.fake_tensorrt import make_fake_tensorrt
 from tests.engines.helpers import ORIN
 
 
 def test_features_are_detected_by_attribute_presence():
     old, new = detect_features(make_fake_tensorrt("10.3")), detect_features(make_fake_tensorrt("11.4"))
-    assert (old.weak_typing, old.int8_calibrator, old.strongly_typed_flag, old.device_memory_size_v2) == (True, True, True, True)
+    assert (old.weak_typing, old.int8_calibrator, old.strongly_typed_flag,
+            old.device_memory_size_v2) == (True, True, True, True)
     assert (new.weak_typing, new.int8_calibrator, new.strongly_typed_flag) == (False, False, True)
     assert old.version == "10.3.0.30" and new.version == "11.4.0.106"
 

@@ -51,7 +51,8 @@ def test_unknown_profile_and_setting():
 
 
 def test_names():
-    assert engine_name("htp_f243_n121_m61_c1_h5_flip_k5", "fp16", (8, 7)) == "htp_f243_n121_m61_c1_h5_flip_k5_fp16_sm87.engine"
+    assert (engine_name("htp_f243_n121_m61_c1_h5_flip_k5", "fp16", (8, 7))
+            == "htp_f243_n121_m61_c1_h5_flip_k5_fp16_sm87.engine")
     assert engine_name("htp_fp16.onnx", "fp16", "8.7") == "htp_fp16_sm87.engine"
     assert sm_tag("sm_90") == "90" and sm_tag("12.0") == "120"
     with pytest.raises(HtpEdgeError):

@@ -36,13 +36,15 @@ def test_other_tensorrt_version_is_refused_with_rebuild_command(flavour, built, 
         load_engine(built.engine, device=ORIN)
     message = str(info.value)
     assert "built with another TensorRT" in message
-    assert f"htp-edge build --onnx {built.manifest_data['onnx']['path']} --out {built.engine} --profile orin-agx" in message
+    onnx_path = built.manifest_data["onnx"]["path"]
+    assert f"htp-edge build --onnx {onnx_path} --out {built.engine} --profile orin-agx" in message
 
 
 def test_other_tensorrt_without_manifest_fails_in_deserialize(flavour, built, monkeypatch):
     manifest_path(built.engine).unlink()
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_tensorrt(_other(flavour)))
-    with pytest.raises(HtpEdgeError, match=r"cannot deserialize.*TensorRT said: fake: plan built with.*Rebuild: htp-edge build"):
+    with pytest.raises(HtpEdgeError,
+                       match=r"cannot deserialize.*TensorRT said: fake: plan built with.*Rebuild: htp-edge build"):
         load_engine(built.engine, device=ORIN)
 
 

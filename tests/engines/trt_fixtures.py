@@ -1,5 +1,5 @@
 """Fixtures shared by the TensorRT-layer tests (imported by tests/engines/conftest.py and
-tests/runtime/test_tensorrt_backend.py): a fake tensorrt per API generation, a fake cudart, a
+tests/runtime/conftest.py): a fake tensorrt per API generation, a fake cudart, a
 tiny ONNX."""
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from htp_edge.artifacts.naming import GraphLayout, bundled_onnx
 from htp_edge.cli.main import main
 from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source, mean_pose_baseline
-from htp_edge.artifacts.naming import GraphLayout, bundled_onnx
 
 
 def _run(capsys, argv):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htp_edge.evaluation import BODY_JOINTS, joints_without, mpjpe, mpjpe_without_head, p_mpjpe, p_mpjpe_without_head
 from htp_edge.errors import HtpEdgeError
+from htp_edge.evaluation import BODY_JOINTS, joints_without, mpjpe, mpjpe_without_head, p_mpjpe, p_mpjpe_without_head
 
 
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:

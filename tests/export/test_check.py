@@ -10,8 +10,14 @@ from onnx import TensorProto, helper
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.check import check_onnx, require_ok
 from htp_edge.export.trt_ops import FORBIDDEN_OPS, trt10_ops_source, trt10_supported_ops
-from tests.fixtures.tiny_onnx import (graph_cast_chain, graph_nonzero, graph_relu, graph_topk,
-                                      graph_unsupported_op, make_model)
+from tests.fixtures.tiny_onnx import (
+    graph_cast_chain,
+    graph_nonzero,
+    graph_relu,
+    graph_topk,
+    graph_unsupported_op,
+    make_model,
+)
 
 
 def test_op_list_is_bundled_with_its_source():

@@ -5,10 +5,10 @@ import onnx
 import pytest
 import torch
 
+from htp_edge.artifacts.onnx_meta import read_graph_meta
 from htp_edge.errors import HtpEdgeError
 from htp_edge.export.check import check_onnx
 from htp_edge.export.config import ExportConfig
-from htp_edge.artifacts.onnx_meta import read_graph_meta
 from htp_edge.export.onnx_export import export_onnx
 from htp_edge.model.checkpoint import PREFIX
 from htp_edge.model.denoiser import DiffusionPoseModel
@@ -61,7 +61,8 @@ def test_d3dp_layout_checkpoint_exports_its_weights(tmp_path):
     rep = export_onnx(ExportConfig(model="d3dp", checkpoint=str(ckpt), flip=False), tmp_path / "d.onnx",
                       progress=lambda m: None)
     model = onnx.load(str(tmp_path / "d.onnx"))
-    weights = [np.frombuffer(t.raw_data, np.float32) for t in model.graph.initializer if t.data_type == 1 and t.raw_data]
+    weights = [np.frombuffer(t.raw_data, np.float32)
+               for t in model.graph.initializer if t.data_type == 1 and t.raw_data]
     head = net.pose_estimator.head[1].weight.detach().numpy().ravel()
     assert any(w.size == head.size and np.allclose(w, head) for w in weights) or any(
         w.size == head.size and np.allclose(w, head.reshape(3, -1).T.ravel()) for w in weights)

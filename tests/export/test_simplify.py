@@ -11,7 +11,7 @@ from htp_edge.errors import HtpEdgeError
 from htp_edge.export import simplify as simplify_module
 from htp_edge.export.check import check_onnx
 from htp_edge.export.simplify import available_tool, simplify_onnx
-from tests.fixtures.tiny_onnx import (tiny_lifter_feed, tiny_lifter_int_sampler, tiny_lifter_onnx)
+from tests.fixtures.tiny_onnx import tiny_lifter_feed, tiny_lifter_int_sampler, tiny_lifter_onnx
 
 
 @pytest.fixture(scope="module")

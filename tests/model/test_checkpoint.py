@@ -40,7 +40,8 @@ def test_d3dp_checkpoint_initialises_htp_shared_weights(tmp_path):
     net = DiffusionPoseModel(dataclasses.replace(TINY, num_heads=8, depth=4))
     loaded, _ = load_model(_d3dp_file(tmp_path / "d.pt", net.state_dict()), model="htp")
     assert loaded.config.prunes and loaded.pose_estimator.tra is not None
-    assert torch.equal(loaded.pose_estimator.STEblocks[1].attn.qkv.weight, net.pose_estimator.STEblocks[1].attn.qkv.weight)
+    assert torch.equal(loaded.pose_estimator.STEblocks[1].attn.qkv.weight,
+                       net.pose_estimator.STEblocks[1].attn.qkv.weight)
 
 
 def test_missing_key_is_named(tmp_path):
@@ -57,7 +58,8 @@ def test_unexpected_and_misshaped_keys_are_named(tmp_path):
     ckpt["model_pos"]["module.pose_estimator.extra"] = torch.zeros(1)
     ckpt["model_pos"]["module.pose_estimator.tra.x_token"] = torch.zeros(1, 5, 16)
     torch.save(ckpt, path)
-    with pytest.raises(HtpEdgeError, match=r"unexpected keys: pose_estimator\.extra.*mis-shaped keys: pose_estimator\.tra\.x_token"):
+    with pytest.raises(HtpEdgeError,
+                       match=r"unexpected keys: pose_estimator\.extra.*mis-shaped keys: pose_estimator\.tra\.x_token"):
         load_model(path)
 
 

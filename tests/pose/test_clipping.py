@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
 from htp_edge.errors import HtpEdgeError
+from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
 
 
 def test_consecutive_clips_and_final_overlap():

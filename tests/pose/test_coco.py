@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htp_edge.pose.coco import coco_to_h36m
 from htp_edge.errors import HtpEdgeError
+from htp_edge.pose.coco import coco_to_h36m
 
 # A front-facing person in pixels (y down), COCO order.
 COCO = np.array([

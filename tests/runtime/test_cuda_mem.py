@@ -49,7 +49,8 @@ def test_round_trip_moves_bytes_and_times_with_events(rt):
 def test_error_codes_become_clear_errors(rt):
     mem = CudaPythonMem(rt)
     rt._fail["cudaMalloc"] = rt.cudaError_t.cudaErrorMemoryAllocation
-    with pytest.raises(HtpEdgeError, match=r"CUDA: cudaMalloc failed\. Expected cudaSuccess, got cudaErrorMemoryAllocation \(2\)"):
+    with pytest.raises(HtpEdgeError,
+                       match=r"CUDA: cudaMalloc failed\. Expected cudaSuccess, got cudaErrorMemoryAllocation \(2\)"):
         mem.alloc_device(1024)
     rt._fail["cudaStreamSynchronize"] = rt.cudaError_t.cudaErrorInvalidValue
     with pytest.raises(HtpEdgeError, match="cudaErrorInvalidValue"):

@@ -12,7 +12,6 @@ from htp_edge.runtime.backends import make_runner
 from htp_edge.runtime.cuda_mem import CudaPythonMem
 from tests.engines.fake_cudart import calls_named
 from tests.engines.helpers import ORIN, RTX, SHAPE_IN, tiny_forward
-from tests.engines.trt_fixtures import cudart, fake_trt, flavour, tiny_onnx  # noqa: F401
 
 
 @pytest.fixture
@@ -43,7 +42,8 @@ def test_buffers_once_and_execute_per_call(fake_trt, cudart, engine):
             assert all(v == pytest.approx(0.5) for v in runner.last_timings.values())
         stream = runner.stream.handle
     assert len(calls_named(cudart, "cudaMalloc")) == 2 and len(calls_named(cudart, "cudaMallocHost")) == 2
-    assert sorted(a[0] for a in _trt_calls(fake_trt, "IExecutionContext.set_tensor_address")) == ["keypoints_2d", "poses_3d"]
+    bound = sorted(a[0] for a in _trt_calls(fake_trt, "IExecutionContext.set_tensor_address"))
+    assert bound == ["keypoints_2d", "poses_3d"]
     assert _trt_calls(fake_trt, "IExecutionContext.execute_async_v3") == [(stream,)] * 3
     assert len(calls_named(cudart, "cudaMemcpyAsync")) == 6
     assert all(not live for live in cudart._live.values())  # deactivate freed everything
@@ -61,7 +61,8 @@ def test_feed_is_validated(fake_trt, cudart, engine):
     with make_runner("tensorrt", engine) as runner:
         with pytest.raises(HtpEdgeError, match=r"missing \['keypoints_2d'\], unexpected \['x'\]"):
             runner.infer({"x": np.zeros(SHAPE_IN, np.float32)})
-        with pytest.raises(HtpEdgeError, match=r"Expected shape \(1, 9, 17, 2\) dtype float32, got shape \(1, 8, 17, 2\)"):
+        with pytest.raises(HtpEdgeError,
+                           match=r"Expected shape \(1, 9, 17, 2\) dtype float32, got shape \(1, 8, 17, 2\)"):
             runner.infer({"keypoints_2d": np.zeros((1, 8, 17, 2), np.float32)})
         with pytest.raises(HtpEdgeError, match="dtype float64"):
             runner.infer({"keypoints_2d": np.zeros(SHAPE_IN)})
