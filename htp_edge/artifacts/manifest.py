@@ -58,6 +58,27 @@ def manifest_from_file(path) -> dict | None:
     return data
 
 
+REQUIRED = (("engine", "sha256"), ("tensorrt", "version"), ("device", "compute_capability"))
+
+
+def require_fields(manifest: dict, path) -> None:
+    """Refuse a manifest that lacks what the compatibility and integrity checks need (fail closed)."""
+    missing = [".".join(key) for key in REQUIRED
+               if not isinstance(manifest.get(key[0]), dict) or not manifest[key[0]].get(key[1])]
+    if missing:
+        raise HtpEdgeError(f"engine manifest: {path} lacks {', '.join(missing)}. Expected a manifest written by "
+                           f"`htp-edge build` on the device; rebuild: {rebuild_command(manifest, path)}")
+
+
+def check_plan_hash(manifest: dict, engine_path, plan_sha256: str) -> None:
+    """Refuse a plan whose bytes are not the ones the manifest describes (replaced or truncated)."""
+    recorded = (manifest.get("engine") or {}).get("sha256")
+    if recorded and recorded != plan_sha256:
+        raise HtpEdgeError(f"engine {engine_path}: its bytes do not match the manifest (sha256 {plan_sha256[:12]}..., "
+                           f"manifest {recorded[:12]}...). The plan was replaced or truncated after the build; "
+                           f"rebuild: {rebuild_command(manifest, engine_path)}")
+
+
 def rebuild_command(manifest: dict | None, engine_path) -> str:
     """The `htp-edge build` command that recreates ``engine_path`` on this machine."""
     manifest = manifest or {}

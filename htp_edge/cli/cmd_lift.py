@@ -27,29 +27,36 @@ def add_arguments(p) -> None:
 def run(args) -> dict:
     from pathlib import Path
 
-    from htp_edge.artifacts.files import atomic_save_npy
+    import numpy as np
+
+    from htp_edge.artifacts.files import ArtifactSet
     from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
     from htp_edge.errors import HtpEdgeError
     from htp_edge.pose.geometry import Intrinsics
     from htp_edge.pose.inputs import load_keypoint_file
     from htp_edge.runtime.lifter import Lifter
-    out = Path(args.out)
+    out, plot = Path(args.out), Path(args.plot) if args.plot else None
     if out.suffix != ".npy":
         raise HtpEdgeError(f"lift: --out must be a .npy file, got {args.out!r}.")
-    keypoints = load_keypoint_file(args.input)
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
+        raise HtpEdgeError(f"lift: --plot must be a .png, .pdf, .svg or .jpg file, got {args.plot!r}.")
     source = args.checkpoint or DEFAULT_CHECKPOINT
+    staging = ArtifactSet([out, plot], inputs=[args.input, source], what="lift")  # refuses before any work
+    keypoints = load_keypoint_file(args.input)
     backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
-    lifter = Lifter.load(source, backend=backend, steps=args.steps, hypotheses=args.hypotheses,
-                         aggregation=args.aggregation, seed=args.seed)
-    intr = None
-    if args.focal is not None:
-        intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
-    poses = lifter.lift(keypoints, args.width, args.height, format=args.format, intrinsics=intr)
-    atomic_save_npy(out, poses.astype("float32"))
+    with Lifter.load(source, backend=backend, steps=args.steps, hypotheses=args.hypotheses,
+                     aggregation=args.aggregation, seed=args.seed) as lifter:
+        intr = None
+        if args.focal is not None:
+            intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
+        poses = lifter.lift(keypoints, args.width, args.height, format=args.format, intrinsics=intr)
+        timings = lifter.last_timings
     result = {"frames": int(poses.shape[0]), "out": str(out), "source": str(source), "backend": backend,
-              "timings_ms": lifter.last_timings}
-    if args.plot:
-        from htp_edge.viz import plot_skeletons
-        result["plot"] = str(plot_skeletons(poses, args.plot, title=f"{Path(args.input).name} ({source})"))
-    lifter.close()
+              "timings_ms": timings}
+    with staging as staged:
+        np.save(staged[out], poses.astype(np.float32), allow_pickle=False)
+        if plot is not None:
+            from htp_edge.viz import plot_skeletons
+            plot_skeletons(poses, staged[plot], title=f"{Path(args.input).name} ({source})")
+            result["plot"] = str(plot)
     return result

@@ -29,7 +29,9 @@ def add_arguments(p) -> None:
                    help="cpu (default), cuda or cuda:N; the noise draws match on every device")
     p.add_argument("--workers", type=int, default=0,
                    help="background sampling processes (0: sample in the training process); worth it on a GPU")
-    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out if it exists, exactly where it stopped (weights, optimizer and random "
+                        "states); the other flags must be the ones it was started with, only --epochs may change")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="warm start: a bundled name or .pt of the same architecture; a fresh optimizer "
                         "and schedule continue from its weights (use another --seed for new batches)")

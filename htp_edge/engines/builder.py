@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from htp_edge.artifacts import manifest as mf
-from htp_edge.artifacts.files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes, sha256_file
+from htp_edge.artifacts.files import ArtifactSet, atomic_write_bytes, sha256_bytes, sha256_file
 from htp_edge.artifacts.naming import engine_name, inspector_path, manifest_path, timing_cache_name
 from htp_edge.artifacts.specs import DeviceInfo
 from htp_edge.engines.config import BuildConfig
@@ -223,10 +224,7 @@ def _write_artifacts(trt, features, plan, onnx_path, out_path, config, device, i
                      cache_path, cache_bytes, seconds) -> BuildResult:
     _runtime, engine, inspector_json = _inspect(trt, plan)
     inputs, outputs = tensor_io(trt, engine)
-    atomic_write_bytes(out_path, plan)
-    layers_path = None
-    if inspector_json is not None:
-        layers_path = atomic_write_text(inspector_path(out_path), inspector_json)
+    layers_path = inspector_path(out_path) if inspector_json is not None else None
     if cache_path is not None and cache_bytes:
         atomic_write_bytes(cache_path, cache_bytes)
     data = {
@@ -252,7 +250,13 @@ def _write_artifacts(trt, features, plan, onnx_path, out_path, config, device, i
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "htp_edge_version": _version(),
     }
-    man_path = atomic_write_json(manifest_path(out_path), data)
+    man_path = manifest_path(out_path)
+    # one set: the plan, its inspector JSON and the manifest (which marks it complete) go in last
+    with ArtifactSet([man_path, out_path, layers_path], inputs=[onnx_path], what="build") as staged:
+        staged[out_path].write_bytes(memoryview(plan))
+        if layers_path is not None:
+            staged[layers_path].write_text(inspector_json)
+        staged[man_path].write_text(json.dumps(data, indent=2) + "\n")
     return BuildResult(engine=out_path, manifest=man_path, inspector=layers_path,
                        timing_cache=cache_path if cache_bytes else None, manifest_data=data,
                        build_seconds=seconds)

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from htp_edge.artifacts.manifest import check_compatible, manifest_from_file, rebuild_command
+from htp_edge.artifacts.files import sha256_bytes
+from htp_edge.artifacts.manifest import (
+    check_compatible,
+    check_plan_hash,
+    manifest_from_file,
+    rebuild_command,
+    require_fields,
+)
 from htp_edge.artifacts.naming import manifest_path
 from htp_edge.artifacts.specs import DeviceInfo, TensorSpec
 from htp_edge.errors import HtpEdgeError
@@ -40,19 +47,27 @@ class LoadedEngine:
 
 def load_engine(path, *, trt=None, device: DeviceInfo | None = None,
                 check_manifest: bool = True) -> LoadedEngine:
-    """Deserialize the plan at ``path``. With ``check_manifest`` the sidecar ``<engine>.json``
-    must name this machine's TensorRT version and GPU compute capability."""
+    """Deserialize the plan at ``path``. With ``check_manifest`` (the default) the sidecar
+    ``<engine>.json`` must exist, carry the engine's sha256, TensorRT version and compute
+    capability, name this machine's TensorRT and GPU, and describe these very bytes; without it
+    (a plan from elsewhere, e.g. trtexec) only TensorRT's own check applies."""
     path = Path(path)
     if not path.is_file():
         raise HtpEdgeError(f"engine: file not found. Expected a TensorRT plan, got {str(path)!r}. "
                            f"Build one with `htp-edge build --onnx MODEL.onnx --out {path}`.")
     manifest = manifest_from_file(manifest_path(path))
+    if check_manifest:
+        if manifest is None:
+            raise HtpEdgeError(f"engine {path}: no manifest ({manifest_path(path).name}). Expected the manifest "
+                               f"`htp-edge build` writes beside the plan; for a plan built elsewhere pass "
+                               f"check_manifest=False.")
+        require_fields(manifest, path)
     trt = load_tensorrt(trt)
     features = detect_features(trt)
-    if check_manifest and manifest is not None:
+    if check_manifest:
         device = device or try_device_info()
         check_compatible(manifest, path, features.version, device.cc if device else None)
-    runtime, engine = _deserialize(trt, path, manifest, features)
+    runtime, engine = _deserialize(trt, path, manifest if check_manifest else None, features)
     inputs, outputs = tensor_io(trt, engine)
     return LoadedEngine(path=path, trt=trt, runtime=runtime, engine=engine, manifest=manifest,
                         inputs=inputs, outputs=outputs, features=features)
@@ -60,6 +75,8 @@ def load_engine(path, *, trt=None, device: DeviceInfo | None = None,
 
 def _deserialize(trt, path: Path, manifest: dict | None, features: TrtFeatures):
     data = path.read_bytes()
+    if manifest is not None:
+        check_plan_hash(manifest, path, sha256_bytes(data))
     logger = get_logger(trt)
     with logger.capture() as records:
         runtime = trt.Runtime(logger)

@@ -43,9 +43,11 @@ def test_other_tensorrt_version_is_refused_with_rebuild_command(flavour, built, 
 def test_other_tensorrt_without_manifest_fails_in_deserialize(flavour, built, monkeypatch):
     manifest_path(built.engine).unlink()
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_tensorrt(_other(flavour)))
+    with pytest.raises(HtpEdgeError, match=r"no manifest \(tiny.engine.json\).*check_manifest=False"):
+        load_engine(built.engine, device=ORIN)  # fail closed: a plan without its manifest is refused
     with pytest.raises(HtpEdgeError,
                        match=r"cannot deserialize.*TensorRT said: fake: plan built with.*Rebuild: htp-edge build"):
-        load_engine(built.engine, device=ORIN)
+        load_engine(built.engine, device=ORIN, check_manifest=False)
 
 
 def test_other_gpu_is_refused(fake_trt, built):
@@ -59,7 +61,20 @@ def test_damaged_plan_is_a_clear_error(fake_trt, built, tiny_onnx, damage):
     data = built.engine.read_bytes()
     new = {"truncate": data[: len(data) // 2], "empty": b"", "foreign": tiny_onnx.read_bytes()}[damage]
     built.engine.write_bytes(new)
+    with pytest.raises(HtpEdgeError, match=r"its bytes do not match the manifest .* replaced or truncated"):
+        load_engine(built.engine, device=ORIN)
     with pytest.raises(HtpEdgeError, match=rf"cannot deserialize it\. .* got {len(new)} bytes that are truncated"):
+        load_engine(built.engine, device=ORIN, check_manifest=False)
+
+
+@pytest.mark.parametrize("field", ["engine", "tensorrt", "device"])
+def test_manifest_without_its_checks_is_refused(fake_trt, built, field):
+    import json
+    path = manifest_path(built.engine)
+    data = json.loads(path.read_text())
+    del data[field]
+    path.write_text(json.dumps(data))
+    with pytest.raises(HtpEdgeError, match=rf"lacks {field}\."):
         load_engine(built.engine, device=ORIN)
 
 
