@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ def read_checkpoint(path: Path) -> dict:
                                f"{expected}.")
     allow = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5; before, tensors only
     try:
-        with allow(_numpy_safe_globals()) if allow else contextlib.nullcontext():
+        with allow(_numpy_safe_globals()) if allow else contextlib.nullcontext(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # a foreign pickle: refused below
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         message = str(exc)
