@@ -19,18 +19,9 @@ from htp_edge.artifacts.safe_pickle import (
 from htp_edge.data import load_videopose3d
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.skeleton import LEFT_JOINTS, RIGHT_JOINTS
+from tests.fixtures.payloads import MarkerPayload
 
 META = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": [list(LEFT_JOINTS), list(RIGHT_JOINTS)]}
-
-
-class _Payload:
-    """Unpickling this creates ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +59,7 @@ def test_malicious_member_is_refused_and_never_runs(tmp_path):
     p2, _, _, _, _ = _genuine(tmp_path)
     marker = tmp_path / "pwned"
     evil = tmp_path / "data_3d_evil.npz"
-    np.savez_compressed(evil, positions_3d=np.array({"S9": {"Walking": _Payload(marker)}}, dtype=object))
+    np.savez_compressed(evil, positions_3d=np.array({"S9": {"Walking": MarkerPayload(marker)}}, dtype=object))
     with pytest.raises(HtpEdgeError) as exc:
         load_videopose3d(p2, evil)
     text = str(exc.value)
@@ -82,7 +73,7 @@ def test_system_payload_and_hand_made_pickles_are_refused(tmp_path):
         def __reduce__(self):
             return (os.system, (f"touch {tmp_path / 'pwned'}",))
 
-    for payload in (System(), _Payload(tmp_path / "pwned")):
+    for payload in (System(), MarkerPayload(tmp_path / "pwned")):
         with pytest.raises(RefusedGlobal):
             restricted_loads(pickle.dumps([{"a": np.zeros(2)}, payload], protocol=2))
     # a forged .npy member: object header, hostile pickle body

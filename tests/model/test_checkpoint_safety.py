@@ -17,16 +17,7 @@ from htp_edge.errors import HtpEdgeError
 from htp_edge.model.checkpoint import PREFIX, load_model, read_checkpoint
 from htp_edge.model.denoiser import DiffusionPoseModel
 from tests.conftest import TINY
-
-
-class _Payload:
-    """Unpickling this creates ``marker``: what a malicious checkpoint would do instead."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
+from tests.fixtures.payloads import MarkerPayload
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +45,7 @@ def _d3dp_ckpt(state, **extra) -> dict:
 
 def _evil(tmp_path, marker):
     path = tmp_path / "evil.pt"
-    torch.save({"epoch": 1, "model_pos": {"x": _Payload(marker)}}, path)
+    torch.save({"epoch": 1, "model_pos": {"x": MarkerPayload(marker)}}, path)
     return path
 
 
