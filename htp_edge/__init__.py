@@ -6,7 +6,7 @@ first access.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["Lifter", "StreamingLifter", "HtpEdgeError", "__version__"]
+__all__ = ["Lifter", "StreamingLifter", "MultiStreamLifter", "HtpEdgeError", "__version__"]
 
 from htp_edge.errors import HtpEdgeError
 
@@ -18,4 +18,7 @@ def __getattr__(name: str):
     if name == "StreamingLifter":
         from htp_edge.runtime.streaming import StreamingLifter
         return StreamingLifter
+    if name == "MultiStreamLifter":
+        from htp_edge.runtime.multistream import MultiStreamLifter
+        return MultiStreamLifter
     raise AttributeError(f"module 'htp_edge' has no attribute {name!r}")

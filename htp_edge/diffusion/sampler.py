@@ -84,6 +84,17 @@ class SampleResult:
         return self.x0_steps[-1]
 
 
+def draw_normal(rng, shape: tuple, axis: int = 0) -> np.ndarray:
+    """Standard normal float32 noise of ``shape`` from one Generator, or from one Generator per
+    clip along ``axis`` (each draws its own slice, so batching never changes a clip's noise)."""
+    if isinstance(rng, np.random.Generator):
+        return rng.standard_normal(shape).astype(np.float32)
+    if len(rng) != shape[axis]:
+        raise HtpEdgeError(f"sampler: {len(rng)} generators for {shape[axis]} clips. Expected one per clip.")
+    per_clip = shape[:axis] + shape[axis + 1:]
+    return np.stack([g.standard_normal(per_clip) for g in rng], axis=axis).astype(np.float32)
+
+
 class DDIMSampler:
     """Runs the K-step reverse process for a batch of clips."""
 
@@ -114,10 +125,12 @@ class DDIMSampler:
             out = 0.5 * (out[: b * h] + flip_pose(out[b * h:]))
         return out.reshape(x.shape).astype(np.float32)  # (B, H, F, J, 3)
 
-    def sample(self, denoise: DenoiseFn, x2d: np.ndarray, rng: np.random.Generator,
+    def sample(self, denoise: DenoiseFn, x2d: np.ndarray, rng,
                plan: dict[str, np.ndarray] | None = None) -> SampleResult:
+        """``rng``: one Generator for the batch, or one per clip (then a clip's noise does not
+        depend on the batch it is in)."""
         b, f, j = x2d.shape[:3]
-        x = rng.standard_normal((b, self.config.hypotheses, f, j, 3)).astype(np.float32)
+        x = draw_normal(rng, (b, self.config.hypotheses, f, j, 3))
         x2d_in, plan_in = self.expand_inputs(x2d, plan)
         outs = []
         for step in self.steps:
@@ -126,6 +139,6 @@ class DDIMSampler:
             if step.t_next < 0:
                 break
             eps = (step.sqrt_recip_ab * x - x0) / step.sqrt_recipm1_ab
-            noise = rng.standard_normal(x.shape).astype(np.float32)
+            noise = draw_normal(rng, x.shape)
             x = (x0 * step.sqrt_ab_next + step.c * eps + step.sigma * noise).astype(np.float32)
         return SampleResult(np.stack(outs))

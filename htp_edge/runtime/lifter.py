@@ -18,7 +18,7 @@ from htp_edge.artifacts import names
 from htp_edge.artifacts.graph_meta import GraphMeta
 from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
 from htp_edge.diffusion.aggregate import AGGREGATIONS, aggregate
-from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig
+from htp_edge.diffusion.sampler import DDIMSampler, SamplerConfig, draw_normal
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.clipping import cut_clips, gather, stitch
 from htp_edge.pose.geometry import Intrinsics
@@ -27,6 +27,7 @@ from htp_edge.pose.normalize import normalize_screen
 from htp_edge.runtime.sources import GraphSet, open_graphs
 
 MAX_STEPS, MAX_HYPOTHESES, MAX_CLIPS = 1000, 64, 256
+PAD_CLIP_ID = 2**32 - 1  # the noise stream of padding clips (outputs dropped)
 
 
 @dataclass(frozen=True)
@@ -153,21 +154,57 @@ class Lifter:
             return out, hyps
         return out
 
+    def lift_windows(self, windows, width: float, height: float, intrinsics: Intrinsics | None = None):
+        """Several validated, H36M-ordered windows ``[(xy (W, 17, 2) px, confidence (W, 17)), ...]``
+        -> ``[(W, 17, 3) m]``, all clips in one batch of engine calls (the streaming runtimes' path).
+        Each window is lifted exactly as :meth:`lift` would lift it alone."""
+        with self._lock:
+            clock, t0 = _Clock(), time.perf_counter()
+            prepared = []
+            for xy, conf in windows:
+                xy = fill_missing(xy, conf)
+                cuts = cut_clips(len(xy), self.frames)
+                prepared.append((xy, conf, cuts, gather(normalize_screen(xy, width, height), cuts, self.frames)))
+            clips = np.concatenate([p[3] for p in prepared])  # (sum C, F, J, 2)
+            ids = np.concatenate([np.arange(len(p[3])) for p in prepared])  # clip index within its window
+            t0 = clock.time("preprocess", t0)
+            hyps = self._lift_clips(clips, clock, clip_ids=ids)  # (sum C, H, F, J, 3)
+            t0 = time.perf_counter()
+            intr = intrinsics or Intrinsics.default(width, height)
+            outs, start = [], 0
+            for xy, conf, cuts, own in prepared:
+                part = hyps[start:start + len(own)]
+                start += len(own)
+                poses = aggregate(part, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
+                                  confidence=gather(conf, cuts, self.frames))
+                out = stitch(poses, cuts, len(xy))
+                out[:, 0] = 0.0
+                outs.append(out)
+            clock.time("aggregate", t0)
+            self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
+            return outs
+
     def lift_clips(self, clips: np.ndarray, clock: _Clock | None = None) -> np.ndarray:
         """Normalised clips (C, F, J, 2) -> hypotheses (C, H, F, J, 3), in fixed-size batches."""
         with self._lock:
             return self._lift_clips(clips, clock or _Clock())
 
-    def _lift_clips(self, clips: np.ndarray, clock: _Clock) -> np.ndarray:
-        rng = np.random.default_rng(self.config.seed)
+    def clip_generators(self, clip_ids) -> list[np.random.Generator]:
+        """One noise Generator per clip, from the seed and the clip's index in its sequence: a
+        clip's noise never depends on which clips share its engine call."""
+        return [np.random.default_rng([self.config.seed, int(i)]) for i in clip_ids]
+
+    def _lift_clips(self, clips: np.ndarray, clock: _Clock, clip_ids=None) -> np.ndarray:
+        gens = self.clip_generators(range(len(clips)) if clip_ids is None else clip_ids)
         b = self.config.clips_per_call
         outs, kept, plans = [], [], []
         for start in range(0, len(clips), b):
-            group = clips[start:start + b]
+            group, rngs = clips[start:start + b], gens[start:start + b]
             pad = b - len(group)
-            if pad:
+            if pad:  # padding clips repeat the last one; their outputs are dropped
                 group = np.concatenate([group, np.repeat(group[-1:], pad, 0)])
-            hyps, k, p = self._run_group(group.astype(np.float32), rng, clock)
+                rngs = rngs + self.clip_generators([PAD_CLIP_ID] * pad)
+            hyps, k, p = self._run_group(group.astype(np.float32), rngs, clock)
             outs.append(hyps[: b - pad])
             kept.append(k)
             plans.append(p)
@@ -202,7 +239,7 @@ class Lifter:
 
     def _run_unrolled(self, group, plan, rng, clock: _Clock):
         s = self.sampler.config
-        noise = rng.standard_normal((s.steps, len(group), s.hypotheses, self.frames, self.joints, 3)).astype(np.float32)
+        noise = draw_normal(rng, (s.steps, len(group), s.hypotheses, self.frames, self.joints, 3), axis=1)
         feed = {names.KEYPOINTS_2D: group, names.NOISE: noise, **plan}
         t0 = time.perf_counter()
         out = self.graphs.denoiser.infer(feed)[names.POSE_3D]

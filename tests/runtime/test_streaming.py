@@ -55,7 +55,7 @@ def test_bounded_memory_and_threads(lifter):
     threads = [threading.Thread(target=producer) for _ in range(2)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert len(stream._xy) == 9 and stream.frames_pushed == 120
+    assert len(stream._track.xy) == 9 and stream.frames_pushed == 120
     assert sum(r is not None for r in results) == 120 - 8
 
 
