@@ -23,7 +23,7 @@ from htp_edge.errors import GateFailed, HtpEdgeError
 
 TRUST_PICKLE_ENV = "HTP_EDGE_TRUST_PICKLE"  # read by htp_edge.artifacts.safe_pickle
 
-COMMANDS = ("info", "macs", "export", "quantize", "build", "eval", "bench", "lift", "train", "data")
+COMMANDS = ("info", "macs", "export", "quantize", "build", "eval", "bench", "lift", "stream", "train", "data")
 
 
 def _module(name: str):
@@ -126,3 +126,7 @@ def _json_default(obj):
 
 def entry() -> None:  # console_scripts entry point
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,1 +1,1 @@
-"""Output formats for lifted poses (ROS 2 messages in MCAP files, written without ROS installed)."""
+"""Output of lifted poses: files and messages for viewers and robots (e.g. ROS 2 messages in MCAP files)."""

@@ -52,10 +52,15 @@ def track_color(track_id: int) -> dict[str, float]:
 
 def ros_time(seconds: float, what: str = "time") -> dict[str, int]:
     """Seconds -> builtin_interfaces Time/Duration ``{"sec", "nanosec"}`` (nanosec in [0, 1e9))."""
-    if not (isinstance(seconds, (int, float, np.integer, np.floating)) and math.isfinite(seconds)
-            and 0 <= seconds <= _INT32_MAX):
-        raise HtpEdgeError(f"mcap output: bad {what}. Expected seconds in [0, 2^31), got {seconds!r}.")
-    sec, nanosec = divmod(round(float(seconds) * 1e9), 1_000_000_000)
+    bad = HtpEdgeError(f"mcap output: bad {what}. Expected seconds in [0, 2^31), got {seconds!r}.")
+    if not (isinstance(seconds, (int, float, np.integer, np.floating)) and math.isfinite(seconds) and seconds >= 0):
+        raise bad
+    sec = math.floor(seconds)  # then the fraction, exact in float64 (seconds * 1e9 is not, at epoch times)
+    nanosec = round((float(seconds) - sec) * 1e9)
+    if nanosec == 1_000_000_000:
+        sec, nanosec = sec + 1, 0
+    if sec > _INT32_MAX:
+        raise bad
     return {"sec": int(sec), "nanosec": int(nanosec)}
 
 
@@ -79,7 +84,8 @@ class McapPoseWriter:
     def __init__(self, path: str | Path, frame_id: str = "camera", skeleton_topic: str = "/htp_edge/skeleton",
                  poses_topic: str = "/htp_edge/poses", line_width: float = 0.02, lifetime: float = 0.5):
         try:
-            import mcap  # noqa: F401  (imported first: mcap_ros2 may be cached while mcap is gone)
+            import mcap  # noqa: F401  (the packages themselves first: submodules may be cached without them)
+            import mcap_ros2  # noqa: F401
             from mcap_ros2.writer import Writer
         except ImportError:
             raise HtpEdgeError(MISSING_PACKAGES) from None

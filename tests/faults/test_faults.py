@@ -81,12 +81,16 @@ def test_unwritable_destination_is_one_line(workdir, capsys):
         os.chmod(workdir / "locked", 0o700)
 
 
-def _kill_at(args, cwd, delay) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "htp_edge.cli.main", *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_at(args, cwd, delay) -> bool:
+    """Run ``htp-edge ARGS``, SIGKILL it after ``delay`` s; True when it was still running then."""
+    proc = subprocess.Popen([sys.executable, "-m", "htp_edge", *args], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(delay)
+    alive = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _, err = proc.communicate()
+    assert alive or proc.returncode == 0, err
+    return alive
 
 
 @pytest.mark.parametrize("delay", [0.4, 0.8, 1.2, 1.6, 2.0, 2.6])
@@ -106,7 +110,7 @@ def test_kill_9_during_export_leaves_a_consistent_set(tmp_path, tiny_htp_ckpt, d
     from htp_edge import Lifter
     out = tmp_path / "m.onnx"
     args = ["export", "--model", "htp", "--checkpoint", str(tiny_htp_ckpt), "--out", str(out)]
-    _kill_at(args, tmp_path, delay)
+    assert _kill_at(args, tmp_path, delay)  # an export takes longer than the delay: it was killed mid-way
     if out.exists():  # the graph moves last: when it is there, its planner and report are too
         assert out.with_suffix(".planner.onnx").is_file() and out.with_suffix(".json").is_file()
         Lifter.load(out).lift(walking_keypoints(9), 1000, 1000)

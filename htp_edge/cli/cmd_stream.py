@@ -1,0 +1,130 @@
+"""`htp-edge stream`: lift a live or recorded stream of several people's 2D keypoints."""
+from __future__ import annotations
+
+import sys
+
+from htp_edge.cli import args as argtypes
+
+HELP = "lift a stream of several people's 2D keypoints (.npy, JSON lines, stdin, udp://) to .jsonl or .mcap"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", help=".npy/.npz (one person), a .jsonl file, - (stdin) or udp://HOST:PORT; JSON lines "
+                                 "are {\"t\": s, \"people\": [{\"id\": int, \"keypoints\": [[x, y, conf], ...]}]}")
+    p.add_argument("--out", required=True, help="output .jsonl (one line per input frame) or .mcap (ROS 2 messages)")
+    p.add_argument("--checkpoint", default=None, help="bundled name, .pt/.bin, .onnx or .engine (default htp-small)")
+    p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"])
+    p.add_argument("--width", type=argtypes.positive_float, default=1000.0, help="image width in pixels")
+    p.add_argument("--height", type=argtypes.positive_float, default=1000.0, help="image height in pixels")
+    p.add_argument("--format", default="h36m", choices=["h36m", "coco"], help="keypoint layout of the input")
+    p.add_argument("--mode", default="causal", choices=["causal", "centred"])
+    p.add_argument("--hop", type=argtypes.positive_int, default=1)
+    p.add_argument("--max-tracks", type=argtypes.positive_int, default=8)
+    p.add_argument("--track-timeout", type=argtypes.positive_int, default=30,
+                   help="frames before an absent id is dropped")
+    p.add_argument("--fps", type=argtypes.positive_float, default=30.0, help="frame rate of a .npy input")
+    p.add_argument("--idle-timeout", type=argtypes.positive_float, default=None,
+                   help="udp://: stop after this many seconds without a datagram (default: until Ctrl-C)")
+    p.add_argument("--frame-id", default="camera", help="ROS frame id of the .mcap messages")
+    p.add_argument("--skip-bad", action="store_true", help="skip bad input lines (counted) instead of stopping")
+
+
+class _Progress:
+    """A live status line on a terminal (stderr), at most twice a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        import time
+        self.enabled, self._clock, self._last = enabled, time.perf_counter, 0.0
+
+    def show(self, frames_in: int, poses_out: int, started: float, lat) -> None:
+        now = self._clock()
+        if not self.enabled or now - self._last < 0.5:
+            return
+        self._last = now
+        rate = poses_out / max(now - started, 1e-9)
+        p99 = f"{sorted(lat)[int(0.99 * (len(lat) - 1))]:.1f}" if lat else "-"
+        print(f"\rstream: {frames_in} frames in, {poses_out} poses out, {rate:.0f} poses/s, p99 {p99} ms   ",
+              end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _open_lifter(args):
+    from htp_edge.artifacts.naming import BUNDLED, DEFAULT_CHECKPOINT, GraphLayout, bundled_onnx
+    from htp_edge.runtime.lifter import Lifter
+    source = args.checkpoint or DEFAULT_CHECKPOINT
+    backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
+    clips = None
+    batched = GraphLayout(clips=args.max_tracks)
+    if source in BUNDLED and backend == "onnxruntime" and bundled_onnx(source, batched).is_file():
+        clips = args.max_tracks  # the shipped batched graph: every due person in one engine call
+    return Lifter.load(source, backend=backend, clips_per_call=clips), source, backend
+
+
+def run(args) -> dict:
+    import signal
+    import time
+    from pathlib import Path
+
+    from htp_edge.artifacts.files import ArtifactSet
+    from htp_edge.bench.stats import summarize
+    from htp_edge.errors import HtpEdgeError
+    from htp_edge.io.frames import BadLine, open_source
+    from htp_edge.io.pose_out import SUFFIXES, open_sink
+    from htp_edge.runtime.multistream import MultiStreamLifter
+    out = Path(args.out)
+    if out.suffix not in SUFFIXES:
+        raise HtpEdgeError(f"stream: --out must end in {' or '.join(SUFFIXES)}, got {args.out!r}.")
+    staging = ArtifactSet([out], inputs=[args.input] if args.input != "-" and "://" not in args.input else [],
+                          what="stream")
+    frames = open_source(args.input, fps=args.fps, idle_timeout=args.idle_timeout)
+    lifter, source, backend = _open_lifter(args)
+    multi = MultiStreamLifter(lifter, args.width, args.height, max_tracks=args.max_tracks, hop=args.hop,
+                              mode=args.mode, format=args.format, track_timeout=args.track_timeout)
+    counts = {"frames_in": 0, "poses_out": 0, "skipped": 0}
+    latencies, tracks, stopped = [], set(), "end of input"
+    progress = _Progress(sys.stderr.isatty() and not args.json)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops as cleanly as Ctrl-C
+    started = time.perf_counter()
+    try:
+        with staging as staged:
+            sink = open_sink(out, staged[out], frame_id=args.frame_id)
+            try:
+                for frame in frames:
+                    if isinstance(frame, BadLine):
+                        if not args.skip_bad:
+                            raise frame
+                        counts["skipped"] += 1
+                        continue
+                    try:
+                        poses = multi.push(frame.people)
+                    except HtpEdgeError as exc:
+                        if not args.skip_bad:
+                            raise HtpEdgeError(f"line {frame.line}: {exc}") from None
+                        counts["skipped"] += 1
+                        continue
+                    counts["frames_in"] += 1
+                    tracks.update(frame.people)
+                    latency = multi.last_latency_ms if poses else None
+                    if poses:
+                        latencies.append(latency)
+                        counts["poses_out"] += len(poses)
+                    sink.write(frame.t, poses, latency)
+                    progress.show(counts["frames_in"], counts["poses_out"], started, latencies[-200:])
+            except KeyboardInterrupt:
+                stopped = "interrupted (SIGINT/SIGTERM): output closed cleanly"
+            finally:
+                sink.close()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.done()
+        lifter.close()
+    seconds = time.perf_counter() - started
+    lat = summarize(latencies) if latencies else None
+    return {**counts, "tracks": len(tracks), "out": str(out), "source": str(source), "backend": backend,
+            "clips_per_call": lifter.config.clips_per_call, "seconds": seconds,
+            "poses_per_s": counts["poses_out"] / seconds if seconds > 0 else 0.0,
+            "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "n": lat["n"]} if lat else None,
+            "stopped": stopped, "dropped_tracks": len(multi.dropped)}
