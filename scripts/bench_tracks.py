@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Several people at 30 frames/s: per-hop latency and poses/s of MultiStreamLifter for 1, 2, 4
+and 8 tracks, batched (one engine call per hop, the shipped clips_per_call=8 graph) against one
+engine call per track (clips_per_call=1), alternated in one run.
+
+usage: python scripts/bench_tracks.py [--tracks 1 2 4 8] [--frames 150] [--checkpoint htp-small] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def run_once(lifter, tracks: int, frames: int, kps) -> dict:
+    from htp_edge.bench.stats import summarize
+    from htp_edge.runtime.multistream import MultiStreamLifter
+    multi = MultiStreamLifter(lifter, 1000, 1000, max_tracks=max(tracks, 1))
+    lat, poses = [], 0
+    for f in range(frames):
+        out = multi.push({tid: kps[tid][f] for tid in range(tracks)})
+        if out:
+            lat.append(multi.last_latency_ms)
+            poses += len(out)
+    s = summarize(lat)
+    return {"p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "hops": s["n"],
+            "poses_per_s_capacity": poses / (sum(lat) / 1e3)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tracks", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--checkpoint", default="htp-small")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    import numpy as np
+
+    from htp_edge.bench.run import walking_keypoints
+    from htp_edge.runtime.lifter import Lifter
+    lifters = {"batched": Lifter.load(args.checkpoint, clips_per_call=8), "per-track": Lifter.load(args.checkpoint)}
+    kps = [walking_keypoints(args.frames, seed=i) + np.float32(60 * i) for i in range(max(args.tracks))]
+    rows = {}
+    for n in args.tracks:
+        runs = {k: [] for k in lifters}
+        for _ in range(args.rounds):  # alternate A and B: the machine is shared and noisy
+            for name, lifter in lifters.items():
+                runs[name].append(run_once(lifter, n, args.frames, kps))
+        rows[n] = {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]} for name, rs in runs.items()}
+        rows[n]["batching_speedup_p50"] = rows[n]["per-track"]["p50_ms"] / rows[n]["batched"]["p50_ms"]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'tracks':>6} {'mode':>10} {'p50 ms':>8} {'p99 ms':>8} {'poses/s':>9}"
+          "   (capacity: poses lifted per second of lifting)")
+    for n, row in rows.items():
+        for name in lifters:
+            r = row[name]
+            print(f"{n:>6} {name:>10} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['poses_per_s_capacity']:>9.0f}")
+        print(f"{'':>6} {'speed-up':>10} {row['batching_speedup_p50']:>8.2f}x (per-track p50 / batched p50)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
