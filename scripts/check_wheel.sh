@@ -309,20 +309,16 @@ PYEOF
         say "build fails as expected without TensorRT (exit $rc): $(cat build.err)"
     fi
 
-    # stream is newer than this check; run it only where the CLI offers it.
-    cli help --help || { echo "wheel-check: FAIL: htp-edge --help failed" >&2; sed 's/^/    /' help.err >&2; return 1; }
-    if grep -qE '^\s+stream\s|[{,]stream[,}]' help.out; then
-        cli_ok stream_help stream --help || return 1
-        local args=(stream kp.npy)
-        grep -q -- '--out' stream_help.out && args+=(--out s.npy)
-        grep -q -- '--width' stream_help.out && args+=(--width 1000 --height 1000)
-        args+=(--json)
-        if cli_ok stream "${args[@]}"; then
-            say "stream: $(head -c 200 stream.out)"
-        else fail=1; fi
-    else
-        say "no 'stream' command in htp-edge --help; skipped"
-    fi
+    # stream: one person from the .npy, one JSON line out per input frame
+    if cli_ok stream stream kp.npy --out s.jsonl --width 1000 --height 1000 --json; then
+        local rows
+        rows=$(wc -l < s.jsonl)
+        if [[ "$rows" -ne 60 ]]; then
+            echo "wheel-check: FAIL: htp-edge stream wrote $rows lines for 60 frames" >&2; fail=1
+        else
+            say "stream: $rows lines; $(head -c 160 stream.out)"
+        fi
+    else fail=1; fi
     return "$fail"
 }
 step "5/7 CLI" cli_checks

@@ -99,6 +99,18 @@ def check_install_location(htp_edge) -> str:
     return where
 
 
+def multi_checks(keypoints) -> str:
+    """Three people through the shipped batched graph (clips_per_call=8): one engine call per hop."""
+    from htp_edge import Lifter, MultiStreamLifter
+    lifter = Lifter.load("htp-small", backend="onnxruntime", clips_per_call=8)
+    multi = MultiStreamLifter(lifter, WIDTH, HEIGHT, max_tracks=8)
+    outs = [multi.push({tid: keypoints[f] + 50.0 * tid for tid in range(3)}) for f in range(len(keypoints))]
+    last = outs[-1]
+    check(sorted(last) == [0, 1, 2], f"MultiStreamLifter: expected poses for tracks 0-2, got {sorted(last)}")
+    check(all(p.shape == (17, 3) and bool((p == p).all()) for p in last.values()), "MultiStreamLifter: bad poses")
+    return f"MultiStreamLifter: 3 tracks, {multi.last_batch} per engine batch"
+
+
 def lift_checks(Lifter, StreamingLifter, name: str, keypoints) -> str:
     import numpy as np
     lifter = Lifter.load(name, backend="onnxruntime")
@@ -168,6 +180,8 @@ def main(argv: list[str]) -> int:
         for name in CHECKPOINTS:
             step = f"{name}"
             notes.append(lift_checks(Lifter, StreamingLifter, name, keypoints))
+        step = "MultiStreamLifter"
+        notes.append(multi_checks(keypoints))
         step = "blocked modules"
         leaked = sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED)
         check(not leaked, f"blocked modules ended up in sys.modules: {', '.join(leaked)}")

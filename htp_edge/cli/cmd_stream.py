@@ -57,8 +57,10 @@ def _open_lifter(args):
     source = args.checkpoint or DEFAULT_CHECKPOINT
     backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
     clips = None
+    one_person = str(args.input).endswith((".npy", ".npz"))
     batched = GraphLayout(clips=args.max_tracks)
-    if source in BUNDLED and backend == "onnxruntime" and bundled_onnx(source, batched).is_file():
+    if (not one_person and source in BUNDLED and backend == "onnxruntime" and args.max_tracks > 1
+            and bundled_onnx(source, batched).is_file()):
         clips = args.max_tracks  # the shipped batched graph: every due person in one engine call
     return Lifter.load(source, backend=backend, clips_per_call=clips), source, backend
 
