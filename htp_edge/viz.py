@@ -93,7 +93,7 @@ def _nice_step(span: float) -> float:
     return 10.0 ** np.ceil(np.log10(max(span, 1e-9) / 5))
 
 
-def _fit_3d(ax, points: np.ndarray, margin: float = 0.08, min_span: float = 1.0, zoom: float = 1.0) -> None:
+def _fit_3d(ax, points: np.ndarray, margin: float = 0.08, min_span: float = 0.8, zoom: float = 1.0) -> None:
     """Limits around the finite ``points`` (N, 3) in plot axes, equal metres on every axis, floor
     under the lowest point, metre ticks and labels."""
     from matplotlib.ticker import FixedLocator, FormatStrFormatter
@@ -114,14 +114,16 @@ def _fit_3d(ax, points: np.ndarray, margin: float = 0.08, min_span: float = 1.0,
     for axis, a, b in zip((ax.xaxis, ax.yaxis, ax.zaxis), lo, hi):
         inset = 0.12 * step  # no tick on an edge, where it would collide with the next axis' ticks
         ticks = np.arange(np.ceil((a + inset) / step), np.floor((b - inset) / step) + 1) * step
-        axis.set_major_locator(FixedLocator(np.round(ticks, 6)))
+        axis.set_major_locator(FixedLocator(np.round(ticks, 6) + 0.0))
         axis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.tick_params(labelsize=6, pad=-2)
+    ax.tick_params(labelsize=6, pad=-1)
     ax.set_xlabel("x [m]", fontsize=7, labelpad=-8)
     ax.set_ylabel("z [m]", fontsize=7, labelpad=-8)
     ax.set_zlabel("up = -y [m]", fontsize=7, labelpad=-8)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        axis.pane.set_alpha(0.6)
+    # opaque panes, the floor a little darker; greys at least 1/16 away from white survive the GIF's
+    # fast octree quantisation
+    for axis, grey in ((ax.xaxis, 0.925), (ax.yaxis, 0.905), (ax.zaxis, 0.87)):
+        axis.set_pane_color((grey, grey, grey, 1.0))
     ax.view_init(**VIEW)
     ax.set_proj_type("ortho")
 
@@ -181,7 +183,7 @@ def plot_skeletons(poses: np.ndarray, path, title: str | None = None, reference:
     # an Axes3D is always square: each panel gets a square as tall as the figure's plot area, centred on
     # its (narrower) column, so that a standing skeleton fills the height; neighbours overlap only in
     # their empty sides
-    col_w, plot_h, top_h, bottom_h = 2.3, 3.9, 0.45 if title else 0.2, 0.3
+    col_w, plot_h, top_h, bottom_h = 2.6, 3.9, 0.5 if title else 0.25, 0.3 if reference is None else 0.4
     fig_w, fig_h = col_w * len(idx) + 0.4, plot_h + top_h + bottom_h
     fig = plt.figure(figsize=(fig_w, fig_h))
     for i, f in enumerate(idx):
@@ -191,16 +193,16 @@ def plot_skeletons(poses: np.ndarray, path, title: str | None = None, reference:
         if reference is not None:
             draw_pose(ax, reference[f], "0.65", "ground truth", lw=2.5, ms=3)
         draw_pose(ax, poses[f], None, "prediction")
-        ax.text2D(0.5, 0.97, f"frame {f}", transform=ax.transAxes, ha="center", va="top", fontsize=9)
+        ax.text2D(0.5, 1.0, f"frame {f}", transform=ax.transAxes, ha="center", va="bottom", fontsize=9)
         _fit_3d(ax, _to_plot(shown), zoom=1.0)
     if reference is not None:
         from matplotlib.lines import Line2D
         handles = [Line2D([], [], color="0.65", lw=2.5), Line2D([], [], color=LEFT_COLOUR, lw=2),
                    Line2D([], [], color=RIGHT_COLOUR, lw=2)]
         fig.legend(handles, ["ground truth", "prediction (left)", "prediction (right)"], loc="lower center",
-                   ncol=3, fontsize=7, frameon=False)
+                   ncol=3, fontsize=7, frameon=False, borderaxespad=0.1)
     else:
-        fig.text(0.5, 0.01, "red = left, blue = right", ha="center", fontsize=7, color="0.3")
+        fig.text(0.5, 0.005, "red = left, blue = right", ha="center", fontsize=7, color="0.3")
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig_h, va="top")
     path = Path(path)
@@ -281,6 +283,25 @@ def _lateral_offsets(p3: dict, k2: dict | None, width) -> dict:
     return out
 
 
+def _place_3d(fig, ax, top: float, max_width: float, pad: float = 0.04) -> float:
+    """Put the (always square) 3D axes at the figure's bottom right, as large as fits under ``top``
+    inches and within ``max_width`` inches with everything it draws (box, ticks, labels, title);
+    return the left edge of what it draws (inches)."""
+    fig_w, fig_h = fig.get_size_inches()
+    dpi, renderer = fig.dpi, fig.canvas.get_renderer()
+    max_h, side = fig_h - top - pad, 1.3 * fig_h
+    for _ in range(4):  # what it draws grows about linearly with the square's side
+        ax.set_position((0, 0, side / fig_w, side / fig_h))
+        box = ax.get_tightbbox(renderer)
+        scale = min(max_width / (box.width / dpi), max_h / (box.height / dpi))
+        if 0.985 < scale <= 1.0:
+            break
+        side *= scale
+    dx, dy = fig_w - pad - box.x1 / dpi, pad - box.y0 / dpi
+    ax.set_position((dx / fig_w, dy / fig_h, side / fig_w, side / fig_h))
+    return box.x0 / dpi + dx
+
+
 class _Skeleton:
     """Reusable artists of one person on one axes (2D or 3D): updated in place every frame."""
 
@@ -358,27 +379,20 @@ def animate(poses_3d, path, keypoints_2d=None, width: float | None = None, heigh
     colours = {k: _side_colours(track=None if single and len(tracks) == 1 else i) for i, k in enumerate(tracks)}
     labels = {k: (None if single else f"id {k}") for k in tracks}
 
+    fig_w, fig_h = GIF_SIZE_IN if k2 is not None else (GIF_SIZE_IN[1], GIF_SIZE_IN[1])
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=GIF_DPI)
+    top = 0.26  # inches for the counter and the title
+    ax3 = fig.add_axes((0, 0, 1, 1), projection="3d")
+    ax3.patch.set_alpha(0.0)
+    _fit_3d(ax3, np.concatenate([plot3[k][idx].reshape(-1, 3) for k in tracks]))
+    placed = "root-relative" if len(tracks) == 1 else "placed by 2D root x" if k2 is not None else "1 m apart"
+    ax3.text2D(0.5, 1.0, f"3D [m], {placed}",
+               transform=ax3.transAxes, ha="center", va="bottom", fontsize=8)
+    right = _place_3d(fig, ax3, top, max_width=0.6 * fig_w if k2 is not None else fig_w)
+    ax2 = None
     if k2 is not None:
-        if width is not None:
-            aspect = float(width) / float(height)
-        else:
-            pts = np.concatenate([v.reshape(-1, 2) for v in k2.values()])
-            pts = pts[np.isfinite(pts).all(axis=1)]
-            span = pts.max(0) - pts.min(0) if len(pts) else np.ones(2)
-            aspect = float((span[0] + 1) / (span[1] + 1))
-        fig = plt.figure(figsize=GIF_SIZE_IN, dpi=GIF_DPI)
-        grid = fig.add_gridspec(1, 2, width_ratios=[float(np.clip(aspect, 0.6, 1.8)), 1.0], wspace=0.02,
-                                left=0.06, right=0.995, bottom=0.09, top=0.88)
-        ax2 = fig.add_subplot(grid[0])
-        ax3 = fig.add_subplot(grid[1], projection="3d")
-    else:
-        fig = plt.figure(figsize=(GIF_SIZE_IN[1], GIF_SIZE_IN[1]), dpi=GIF_DPI)
-        ax2, ax3 = None, fig.add_subplot(1, 1, 1, projection="3d")
-        fig.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.9)
-
-    _fit_3d(ax3, np.concatenate([plot3[k][idx].reshape(-1, 3) for k in tracks]), zoom=1.1)
-    ax3.set_title("3D (root-relative)" if len(tracks) == 1 else "3D (placed by 2D root x)", fontsize=8, pad=0)
-    sk3 = {k: _Skeleton(ax3, colours[k], True, lw=1.8, ms=2.5) for k in tracks}
+        ax2 = fig.add_axes((0.45 / fig_w, 0.3 / fig_h, (right - 0.55) / fig_w, 1 - (0.3 + top + 0.2) / fig_h))
+    sk3 = {k: _Skeleton(ax3, colours[k], True, lw=1.8, ms=3.2) for k in tracks}
     sk2 = {}
     if ax2 is not None:
         if width is not None:
@@ -388,24 +402,27 @@ def animate(poses_3d, path, keypoints_2d=None, width: float | None = None, heigh
             pts = np.concatenate([k2[k][idx].reshape(-1, 2) for k in tracks])
             pts = pts[np.isfinite(pts).all(axis=1)]
             lo, hi = (pts.min(0), pts.max(0)) if len(pts) else (np.zeros(2), np.ones(2))
-            pad = 0.08 * (hi - lo).max() + 1
-            ax2.set_xlim(lo[0] - pad, hi[0] + pad)
-            ax2.set_ylim(hi[1] + pad, lo[1] - pad)
+            centre, span = (lo + hi) / 2, (hi - lo) + 0.08 * (hi - lo).max() + 2
+            box = ax2.get_position()  # widen the shorter side to the panel's shape: fills the panel
+            shape = (box.width * fig_w) / (box.height * fig_h)
+            span = np.maximum(span, [span[1] * shape, span[0] / shape])
+            ax2.set_xlim(centre[0] - span[0] / 2, centre[0] + span[0] / 2)
+            ax2.set_ylim(centre[1] + span[1] / 2, centre[1] - span[1] / 2)
         ax2.set_aspect("equal", adjustable="box")
-        ax2.set_facecolor("#f4f4f4")
+        ax2.set_facecolor("#ebebeb")
         ax2.tick_params(labelsize=6)
         ax2.set_title("2D input [px]" + (f" ({width:g} x {height:g})" if width is not None else ""), fontsize=8)
-        sk2 = {k: _Skeleton(ax2, colours[k], False, lw=1.6, ms=2.5, label=labels[k]) for k in tracks}
+        sk2 = {k: _Skeleton(ax2, colours[k], False, lw=1.6, ms=3.2, label=labels[k]) for k in tracks}
     if title:
-        fig.suptitle(title, fontsize=9, x=0.5, y=0.985)
-    counter = fig.text(0.01, 0.975, "", fontsize=8, va="top", family="monospace")
+        fig.suptitle(title, fontsize=9, x=0.5, y=1 - 0.05 / fig_h, va="top")
+    counter = fig.text(0.06 / fig_w, 1 - 0.05 / fig_h, "", fontsize=8, va="top", family="monospace")
 
     def show(f: int) -> None:
         for k in tracks:
             sk3[k].update(plot3[k][f] if np.isfinite(p3[k][f]).any() else None)
             if k in sk2:
                 sk2[k].update(k2[k][f])
-        counter.set_text(f"frame {f + 1}/{total}")
+        counter.set_text(f"frame {f}/{total} {f / fps:6.2f} s")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -440,6 +457,7 @@ def _gif_writer(fps: float):
     a full redraw, and quantising it with Pillow's fast octree (a GIF has 256 colours a frame)."""
     from matplotlib.animation import PillowWriter
     from PIL import Image
+    fast_octree = getattr(Image, "Quantize", Image).FASTOCTREE  # Pillow < 9.1 has the bare constant
 
     class BlitPillowWriter(PillowWriter):
         def setup(self, fig, outfile, dpi=None):
@@ -448,8 +466,7 @@ def _gif_writer(fps: float):
 
         def grab_frame(self, **savefig_kwargs):
             rgb = np.asarray(self.fig.canvas.buffer_rgba())[..., :3]
-            self._images.append(Image.fromarray(np.ascontiguousarray(rgb)).quantize(
-                256, method=Image.Quantize.FASTOCTREE))
+            self._images.append(Image.fromarray(np.ascontiguousarray(rgb)).quantize(256, method=fast_octree))
 
         def finish(self):
             self._images[0].save(self.outfile, save_all=True, append_images=self._images[1:],

@@ -21,7 +21,8 @@ def add_arguments(p) -> None:
     p.add_argument("--focal", type=argtypes.positive_float, default=None,
                    help="focal length in pixels for JPMA (default H36M-like)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", default=None, help="write a 3D skeleton plot (PNG) of a few frames")
+    p.add_argument("--plot", default=None,
+                   help="a .gif animates the 2D input beside the 3D skeleton; .png/.pdf/.svg: a still of a few frames")
 
 
 def run(args) -> dict:
@@ -38,8 +39,9 @@ def run(args) -> dict:
     out, plot = Path(args.out), Path(args.plot) if args.plot else None
     if out.suffix != ".npy":
         raise HtpEdgeError(f"lift: --out must be a .npy file, got {args.out!r}.")
-    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
-        raise HtpEdgeError(f"lift: --plot must be a .png, .pdf, .svg or .jpg file, got {args.plot!r}.")
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".gif"):
+        raise HtpEdgeError(f"lift: --plot must be a .gif (animation), .png, .pdf, .svg or .jpg file, "
+                           f"got {args.plot!r}.")
     source = args.checkpoint or DEFAULT_CHECKPOINT
     staging = ArtifactSet([out, plot], inputs=[args.input, source], what="lift")  # refuses before any work
     keypoints = load_keypoint_file(args.input)
@@ -56,7 +58,14 @@ def run(args) -> dict:
     with staging as staged:
         np.save(staged[out], poses.astype(np.float32), allow_pickle=False)
         if plot is not None:
-            from htp_edge.viz import plot_skeletons
-            plot_skeletons(poses, staged[plot], title=f"{Path(args.input).name} ({source})")
+            title = f"{Path(args.input).name} ({source})"
+            if plot.suffix.lower() == ".gif":  # the 2D input beside the 3D skeleton, frame by frame
+                from htp_edge.pose.inputs import as_keypoints, to_h36m
+                from htp_edge.viz import animate
+                xy, conf = to_h36m(*as_keypoints(keypoints), args.format)
+                animate(poses, staged[plot], keypoints_2d=xy, width=args.width, height=args.height, title=title)
+            else:
+                from htp_edge.viz import plot_skeletons
+                plot_skeletons(poses, staged[plot], title=title)
             result["plot"] = str(plot)
     return result

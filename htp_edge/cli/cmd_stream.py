@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
                    help="udp://: stop after this many seconds without a datagram (default: until Ctrl-C)")
     p.add_argument("--frame-id", default="camera", help="ROS frame id of the .mcap messages")
     p.add_argument("--skip-bad", action="store_true", help="skip bad input lines (counted) instead of stopping")
+    p.add_argument("--plot", default=None, help="a .gif of the last 300 frames: 2D input beside the 3D skeletons, "
+                                                "one colour per person")
 
 
 class _Progress:
@@ -51,6 +53,30 @@ class _Progress:
             print(file=sys.stderr)
 
 
+PLOT_FRAMES = 300
+
+
+def _plot(recent, path, args) -> None:
+    """Animate the buffered frames: one (T, 17, 2|3) track per id, NaN where absent or not yet lifted."""
+    import numpy as np
+
+    from htp_edge.pose.coco import coco_to_h36m
+    from htp_edge.viz import animate
+    ids = sorted({tid for people, _ in recent for tid in people})
+    kp = {tid: np.full((len(recent), 17, 2), np.nan) for tid in ids}
+    p3 = {tid: np.full((len(recent), 17, 3), np.nan) for tid in ids}
+    for f, (people, poses) in enumerate(recent):
+        for tid, xy in people.items():
+            if xy.shape == (17, 2):
+                kp[tid][f] = coco_to_h36m(np.c_[xy, np.ones(17)])[:, :2] if args.format == "coco" else xy
+        for tid, pose in poses.items():
+            p3[tid][f] = pose
+    keep = [tid for tid in ids if np.isfinite(p3[tid]).any()]
+    if keep:
+        animate({t: p3[t] for t in keep}, path, keypoints_2d={t: kp[t] for t in keep}, width=args.width,
+                height=args.height, title=f"htp-edge stream ({len(keep)} people)")
+
+
 def _open_lifter(args):
     from htp_edge.artifacts.naming import BUNDLED, DEFAULT_CHECKPOINT, GraphLayout, bundled_onnx
     from htp_edge.runtime.lifter import Lifter
@@ -68,6 +94,7 @@ def _open_lifter(args):
 def run(args) -> dict:
     import signal
     import time
+    from collections import deque
     from pathlib import Path
 
     from htp_edge.artifacts.files import ArtifactSet
@@ -79,7 +106,10 @@ def run(args) -> dict:
     out = Path(args.out)
     if out.suffix not in SUFFIXES:
         raise HtpEdgeError(f"stream: --out must end in {' or '.join(SUFFIXES)}, got {args.out!r}.")
-    staging = ArtifactSet([out], inputs=[args.input] if args.input != "-" and "://" not in args.input else [],
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None and plot.suffix.lower() not in (".gif", ".png"):
+        raise HtpEdgeError(f"stream: --plot must be a .gif or .png file, got {args.plot!r}.")
+    staging = ArtifactSet([out, plot], inputs=[args.input] if args.input != "-" and "://" not in args.input else [],
                           what="stream")
     frames = open_source(args.input, fps=args.fps, idle_timeout=args.idle_timeout)
     lifter, source, backend = _open_lifter(args)
@@ -87,6 +117,7 @@ def run(args) -> dict:
                               mode=args.mode, format=args.format, track_timeout=args.track_timeout)
     counts = {"frames_in": 0, "poses_out": 0, "skipped": 0}
     latencies, tracks, stopped = [], set(), "end of input"
+    recent = deque(maxlen=PLOT_FRAMES)  # (2D people, 3D poses) of the last frames, for --plot
     progress = _Progress(sys.stderr.isatty() and not args.json)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops as cleanly as Ctrl-C
     started = time.perf_counter()
@@ -114,11 +145,15 @@ def run(args) -> dict:
                         latencies.append(latency)
                         counts["poses_out"] += len(poses)
                     sink.write(frame.t, poses, latency)
+                    if plot is not None:
+                        recent.append(({k: v[:, :2] for k, v in frame.people.items()}, poses))
                     progress.show(counts["frames_in"], counts["poses_out"], started, latencies[-200:])
             except KeyboardInterrupt:
                 stopped = "interrupted (SIGINT/SIGTERM): output closed cleanly"
             finally:
                 sink.close()
+            if plot is not None and recent:
+                _plot(recent, staged[plot], args)
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.done()
@@ -129,4 +164,4 @@ def run(args) -> dict:
             "clips_per_call": lifter.config.clips_per_call, "seconds": seconds,
             "poses_per_s": counts["poses_out"] / seconds if seconds > 0 else 0.0,
             "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "n": lat["n"]} if lat else None,
-            "stopped": stopped, "dropped_tracks": len(multi.dropped)}
+            "stopped": stopped, "dropped_tracks": len(multi.dropped), "plot": str(plot) if plot else None}

@@ -135,3 +135,18 @@ def test_udp_input_on_loopback(tmp_path, capsys):
     assert report["frames_in"] == 32 and report["poses_out"] == 6
     assert main(["stream", "udp://10.0.0.1", "--out", str(out)]) == 2
     assert "Expected udp://HOST:PORT" in capsys.readouterr().err
+
+
+def test_plots_animate_the_people(jsonl, tmp_path, capsys):
+    from PIL import Image
+    out, gif = tmp_path / "o.jsonl", tmp_path / "o.gif"
+    assert main(["stream", str(jsonl), "--out", str(out), "--plot", str(gif), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plot"] == str(gif)
+    with Image.open(gif) as im:
+        assert im.n_frames == 40 and im.size[0] > im.size[1]
+    np.save(tmp_path / "kp.npy", walking_keypoints(30))
+    assert main(["lift", str(tmp_path / "kp.npy"), "--out", str(tmp_path / "p.npy"), "--plot",
+                 str(tmp_path / "p.gif")]) == 0
+    with Image.open(tmp_path / "p.gif") as im:
+        assert im.n_frames == 30
+    assert main(["stream", str(jsonl), "--out", str(out), "--plot", str(tmp_path / "x.bmp")]) == 2
