@@ -25,6 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--max-sequences", type=argtypes.positive_int, default=None)
     p.add_argument("--per-sequence", action="store_true", help="include the per-sequence table")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument("--stream", action="store_true",
+                   help="score the streaming path frame by frame: causal (newest frame) and centred (middle frame) "
+                        "beside the offline lift, on the same frames")
 
 
 def run(args) -> dict:
@@ -37,6 +40,11 @@ def run(args) -> dict:
     cfg = EvalConfig(backend=backend, split=args.split, steps=args.steps, hypotheses=hyps or 1, flip=not args.no_flip,
                      aggregation=args.aggregation, seed=args.seed, max_sequences=args.max_sequences,
                      cache_dir=args.cache_dir)
+    if args.stream:
+        from htp_edge.evaluation.streaming import evaluate_streaming
+        if args.onnx or args.engine:
+            cfg = _layout_from_graph(cfg, source, args)
+        return evaluate_streaming(source, cfg, progress=not args.json and sys.stderr.isatty())
     if args.baseline:
         report = mean_pose_baseline(cfg)
     else:
@@ -60,6 +68,11 @@ def _layout_from_graph(cfg, source, args):
 
 
 def format_text(r: dict) -> str:
+    if "causal" in r:
+        return "\n".join([f"streaming, window {r['window']}, {r['frames']} frames scored in both modes:"]
+                         + [f"  {m:>8}: MPJPE {r[m]['mpjpe_mm']:.1f} mm, P-MPJPE {r[m]['p_mpjpe_mm']:.1f} mm"
+                            for m in ("causal", "centred", "offline")]
+                         + [f"  causal costs {r['causal_vs_centred_pct']:+.1f} % over centred"])
     c = r.get("config", {})
     lines = [f"{r['sequences']} sequences, {r['frames']} frames, {r['clips']} clips "
              f"(K={c.get('steps')}, H={c.get('hypotheses')}, flip={c.get('flip')}, "
