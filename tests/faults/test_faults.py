@@ -221,3 +221,24 @@ def test_flags_reject_zero_and_negative(workdir, capsys):
 def test_json_reports_stay_parseable(workdir, capsys):
     assert main([*LIFT, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] == 60
+
+
+@pytest.mark.parametrize("delay", [2.0, 5.0])
+def test_kill_9_during_quantize_keeps_the_input_and_a_consistent_output(tmp_path, tiny_htp_onnx, delay):
+    import shutil
+
+    from htp_edge import Lifter
+    src = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_htp_onnx[0], src)
+    shutil.copyfile(tiny_htp_onnx[0].with_suffix(".planner.onnx"), src.with_suffix(".planner.onnx"))
+    before = src.read_bytes()
+    out = tmp_path / "q.onnx"
+    args = ["quantize", "--onnx", str(src), "--precision", "fp16", "--out", str(out), "--gate-sequences", "1"]
+    _kill_at(args, tmp_path, delay)
+    assert src.read_bytes() == before
+    if out.exists():  # only ever the complete pair
+        assert out.with_suffix(".planner.onnx").is_file()
+        Lifter.load(out).lift(walking_keypoints(9), 1000, 1000)
+    else:
+        assert not out.with_suffix(".planner.onnx").exists()
+    assert main(args) == 0 and _staging_left(tmp_path) == []
