@@ -69,8 +69,28 @@ def default_roots(track_ids) -> dict[int, np.ndarray]:
     return {tid: np.array([k * ROOT_SPACING_M, 0.0, 0.0]) for k, tid in enumerate(sorted(track_ids))}
 
 
-def _point(xyz) -> dict[str, float]:
+def point(xyz) -> dict[str, float]:
+    """A geometry_msgs/Point dict."""
     return {"x": float(xyz[0]), "y": float(xyz[1]), "z": float(xyz[2])}
+
+
+def skeleton_marker(header: dict, track_id: int, joints: np.ndarray, line_width: float, lifetime: dict) -> dict:
+    """One person as a visualization_msgs/Marker dict: a LINE_LIST of the Human3.6M bones, id = track id."""
+    return {
+        "header": header, "ns": MARKER_NS, "id": track_id, "type": ros2_msgs.MARKER_LINE_LIST,
+        "action": ros2_msgs.MARKER_ADD,
+        "pose": {"position": point((0.0, 0.0, 0.0)), "orientation": dict(IDENTITY)},
+        "scale": {"x": line_width, "y": 0.0, "z": 0.0},  # LINE_LIST: scale.x is the line width
+        "color": track_color(track_id), "lifetime": lifetime, "frame_locked": False,
+        "points": [point(joints[k]) for bone in BONES for k in bone], "colors": [],
+        "texture_resource": "", "texture": {}, "uv_coordinates": [], "text": "",
+        "mesh_resource": "", "mesh_file": {"filename": "", "data": b""}, "mesh_use_embedded_materials": False,
+    }
+
+
+def pose_array(header: dict, joints: np.ndarray) -> dict:
+    """One person as a geometry_msgs/PoseArray dict: the joints in order, identity orientations."""
+    return {"header": header, "poses": [{"position": point(p), "orientation": dict(IDENTITY)} for p in joints]}
 
 
 class McapPoseWriter:
@@ -141,10 +161,7 @@ class McapPoseWriter:
         markers = [self._marker(header, tid, joints) for tid, joints in people]
         self._emit(self.skeleton_topic, self._marker_schema, {"markers": markers}, log_time)
         for _, joints in people:
-            msg = {"header": header,
-                   "poses": [{"position": _point(p), "orientation": dict(IDENTITY)}
-                             for p in joints]}
-            self._emit(self.poses_topic, self._pose_schema, msg, log_time)
+            self._emit(self.poses_topic, self._pose_schema, pose_array(header, joints), log_time)
 
     def close(self) -> None:
         """Writes the summary (indexes, statistics) and the footer, and closes the file; idempotent."""
@@ -181,16 +198,7 @@ class McapPoseWriter:
         return people
 
     def _marker(self, header: dict, track_id: int, joints: np.ndarray) -> dict:
-        return {
-            "header": header, "ns": MARKER_NS, "id": track_id, "type": ros2_msgs.MARKER_LINE_LIST,
-            "action": ros2_msgs.MARKER_ADD,
-            "pose": {"position": _point((0.0, 0.0, 0.0)), "orientation": dict(IDENTITY)},
-            "scale": {"x": self.line_width, "y": 0.0, "z": 0.0},  # LINE_LIST: scale.x is the line width
-            "color": track_color(track_id), "lifetime": self._lifetime, "frame_locked": False,
-            "points": [_point(joints[k]) for bone in BONES for k in bone], "colors": [],
-            "texture_resource": "", "texture": {}, "uv_coordinates": [], "text": "",
-            "mesh_resource": "", "mesh_file": {"filename": "", "data": b""}, "mesh_use_embedded_materials": False,
-        }
+        return skeleton_marker(header, track_id, joints, self.line_width, self._lifetime)
 
     def _emit(self, topic: str, schema, message: dict, log_time: int) -> None:
         self._writer.write_message(topic, schema, message, log_time=log_time, publish_time=log_time,
