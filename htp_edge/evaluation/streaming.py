@@ -50,6 +50,8 @@ def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = 
         offline = lifter.lift(np.concatenate([kp, conf[..., None]], -1), seq.width, seq.height, intrinsics=intr)
         per_mode = {m: stream_poses(lifter, kp, conf, seq.width, seq.height, intr, m, window) for m in MODES}
         common = np.intersect1d(per_mode["causal"][0], per_mode["centred"][0])  # frames scored in both
+        if len(common) == 0:
+            continue
         for mode, (frames, poses) in per_mode.items():
             sel = poses[np.searchsorted(frames, common)]
             sums[mode][0] += 1000 * mpjpe(sel, seq.pose3d[common]) * len(common)
