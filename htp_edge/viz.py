@@ -45,15 +45,8 @@ _HEAD = 10
 # ---------------------------------------------------------------------------------------------- helpers
 
 def _pyplot():
-    """matplotlib.pyplot on the Agg backend, or a clear error when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise HtpEdgeError("viz: matplotlib is not installed. Expected the 'plot' extra, got no matplotlib. "
-                           "Install it with: pip install 'htp_edge[plot]'") from exc
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
+    from htp_edge.bench.plot import pyplot
+    return pyplot("viz")
 
 
 def _to_plot(pose: np.ndarray) -> np.ndarray:

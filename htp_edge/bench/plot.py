@@ -16,13 +16,13 @@ from typing import Mapping, Sequence
 from htp_edge.errors import HtpEdgeError
 
 
-def _pyplot():
+def pyplot(what: str = "plot"):
     """matplotlib.pyplot on the Agg backend, or a clear error when matplotlib is missing."""
     try:
         import matplotlib
     except ImportError as exc:
-        raise HtpEdgeError("plot: matplotlib is not installed. Expected the 'plot' extra, got "
-                           "no matplotlib. Install it with: pip install 'htp_edge[plot]'") from exc
+        raise HtpEdgeError(f"{what}: matplotlib is not installed. Expected the 'plot' extra, got "
+                           f"no matplotlib. Install it with: pip install 'htp_edge[plot]'") from exc
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     return plt
@@ -78,7 +78,7 @@ def plot_stage_bars(results: Sequence[Mapping], path: str | Path, title: str | N
     """
     if not results:
         raise HtpEdgeError("stage plot: no runs. Expected at least one bench result, got 0.")
-    plt = _pyplot()
+    plt = pyplot()
     stages = _stage_order(results)
     labels = [_run_label(r, i) for i, r in enumerate(results)]
     # heights[k][i]: time of stage k in run i (0 where the run lacks the stage).
@@ -128,7 +128,7 @@ def plot_latency_hist(samples_by_label: Mapping[str, Sequence[float]], path: str
     if not samples_by_label:
         raise HtpEdgeError("latency histogram: no runs. Expected at least one list of times.")
     import numpy as np
-    plt = _pyplot()
+    plt = pyplot()
     runs = {label: np.asarray(v, dtype=np.float64) for label, v in samples_by_label.items()}
     edges = np.histogram_bin_edges(np.concatenate(list(runs.values())), bins=bins)  # shared bins
     fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=120)
