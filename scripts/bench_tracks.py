@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Several people at 30 frames/s: per-hop latency and poses/s of MultiStreamLifter for 1, 2, 4
-and 8 tracks, batched (one engine call per hop, the shipped clips_per_call=8 graph) against one
-engine call per track (clips_per_call=1), alternated in one run.
+and 8 tracks, batched (one engine call per hop, the shipped clips_per_call=8 graph), one engine
+call per track (clips_per_call=1) and adaptive (the batched graph with the one-clip graph beside
+it, picked per hop by measured cost; what `htp-edge stream` uses), alternated in one run.
 
 usage: python scripts/bench_tracks.py [--tracks 1 2 4 8] [--frames 150] [--checkpoint htp-small] [--json]
 """
@@ -12,10 +13,10 @@ import json
 import sys
 
 
-def run_once(lifter, tracks: int, frames: int, kps) -> dict:
+def run_once(lifter, tracks: int, frames: int, kps, small=None) -> dict:
     from htp_edge.bench.stats import summarize
     from htp_edge.runtime.multistream import MultiStreamLifter
-    multi = MultiStreamLifter(lifter, 1000, 1000, max_tracks=max(tracks, 1))
+    multi = MultiStreamLifter(lifter, 1000, 1000, max_tracks=max(tracks, 1), small=small)
     lat, poses = [], 0
     for f in range(frames):
         out = multi.push({tid: kps[tid][f] for tid in range(tracks)})
@@ -40,13 +41,15 @@ def main(argv=None) -> int:
     from htp_edge.bench.run import walking_keypoints
     from htp_edge.runtime.lifter import Lifter
     lifters = {"batched": Lifter.load(args.checkpoint, clips_per_call=8), "per-track": Lifter.load(args.checkpoint)}
+    lifters["adaptive"] = lifters["batched"]  # the batched graph with the one-clip graph for few people
     kps = [walking_keypoints(args.frames, seed=i) + np.float32(60 * i) for i in range(max(args.tracks))]
     rows = {}
     for n in args.tracks:
         runs = {k: [] for k in lifters}
         for _ in range(args.rounds):  # alternate A and B: the machine is shared and noisy
             for name, lifter in lifters.items():
-                runs[name].append(run_once(lifter, n, args.frames, kps))
+                small = lifters["per-track"] if name == "adaptive" else None
+                runs[name].append(run_once(lifter, n, args.frames, kps, small))
         rows[n] = {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]} for name, rs in runs.items()}
         rows[n]["batching_speedup_p50"] = rows[n]["per-track"]["p50_ms"] / rows[n]["batched"]["p50_ms"]
     if args.json:

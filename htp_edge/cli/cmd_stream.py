@@ -88,7 +88,9 @@ def _open_lifter(args):
     if (not one_person and source in BUNDLED and backend == "onnxruntime" and args.max_tracks > 1
             and bundled_onnx(source, batched).is_file()):
         clips = args.max_tracks  # the shipped batched graph: every due person in one engine call
-    return Lifter.load(source, backend=backend, clips_per_call=clips), source, backend
+    lifter = Lifter.load(source, backend=backend, clips_per_call=clips)
+    small = Lifter.load(source, backend=backend) if clips else None  # the one-clip graph, for few people
+    return lifter, small, source, backend
 
 
 def run(args) -> dict:
@@ -112,9 +114,9 @@ def run(args) -> dict:
     staging = ArtifactSet([out, plot], inputs=[args.input] if args.input != "-" and "://" not in args.input else [],
                           what="stream")
     frames = open_source(args.input, fps=args.fps, idle_timeout=args.idle_timeout)
-    lifter, source, backend = _open_lifter(args)
+    lifter, small, source, backend = _open_lifter(args)
     multi = MultiStreamLifter(lifter, args.width, args.height, max_tracks=args.max_tracks, hop=args.hop,
-                              mode=args.mode, format=args.format, track_timeout=args.track_timeout)
+                              mode=args.mode, format=args.format, track_timeout=args.track_timeout, small=small)
     counts = {"frames_in": 0, "poses_out": 0, "skipped": 0}
     latencies, tracks, stopped = [], set(), "end of input"
     recent = deque(maxlen=PLOT_FRAMES)  # (2D people, 3D poses) of the last frames, for --plot
@@ -158,6 +160,8 @@ def run(args) -> dict:
         signal.signal(signal.SIGTERM, previous)
         progress.done()
         lifter.close()
+        if small is not None:
+            small.close()
     seconds = time.perf_counter() - started
     lat = summarize(latencies) if latencies else None
     return {**counts, "tracks": len(tracks), "out": str(out), "source": str(source), "backend": backend,

@@ -35,7 +35,7 @@ class MultiStreamLifter:
 
     def __init__(self, lifter, width: float, height: float, max_tracks: int = 8, window: int | None = None,
                  hop: int = 1, mode: str = "causal", format: str = "h36m", track_timeout: int = 30,
-                 on_overflow: str = "error", intrinsics: Intrinsics | None = None) -> None:
+                 on_overflow: str = "error", intrinsics: Intrinsics | None = None, small=None) -> None:
         self.config = StreamConfig(window=window, hop=hop, mode=mode, format=format)
         for name, value in (("max_tracks", max_tracks), ("track_timeout", track_timeout)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -45,6 +45,12 @@ class MultiStreamLifter:
                                f"got {on_overflow!r}.")
         normalize_screen(np.zeros(2), width, height)  # validates the size
         self.lifter, self.width, self.height = lifter, float(width), float(height)
+        if small is not None and (small.frames != lifter.frames or
+                                  small.config.clips_per_call >= lifter.config.clips_per_call):
+            raise HtpEdgeError("multi-stream: small must be the same model with a smaller clip batch (e.g. the "
+                               "one-clip graph beside the batched one).")
+        self.small = small
+        self._call_ms: dict[int, float] = {}  # running ms per engine call, per lifter (once measured)
         self.max_tracks, self.track_timeout, self.on_overflow = max_tracks, track_timeout, on_overflow
         self.window = self.config.window or lifter.frames
         self.intrinsics = intrinsics or Intrinsics.default(width, height)
@@ -56,6 +62,7 @@ class MultiStreamLifter:
         self.last_latency_ms: float | None = None
         self.latencies_ms: deque = deque(maxlen=self.config.latency_history)
         self.last_batch = 0  # tracks lifted together by the last push
+        self.last_lifter = lifter
 
     @property
     def calls_per_hop(self) -> int:
@@ -127,13 +134,34 @@ class MultiStreamLifter:
                 out[tid] = track.last_pose
         if lift_ids:
             windows = [self.tracks[tid].arrays() for tid in lift_ids]
-            poses = self.lifter.lift_windows(windows, self.width, self.height, self.intrinsics)  # [(W, 17, 3)]
+            lifter = self._pick(len(lift_ids))
+            t0 = time.perf_counter()
+            poses = lifter.lift_windows(windows, self.width, self.height, self.intrinsics)  # [(W, 17, 3)]
+            calls = -(-len(lift_ids) // lifter.config.clips_per_call)
+            ms = (time.perf_counter() - t0) * 1e3 / calls
+            known = self._call_ms.get(id(lifter))
+            self._call_ms[id(lifter)] = ms if known is None else 0.8 * known + 0.2 * ms
+            self.last_lifter = lifter
             index = self.config.output_index(self.window)
             for tid, p in zip(lift_ids, poses):
                 self.tracks[tid].last_pose = p[index]
                 out[tid] = p[index]
         self.last_batch = len(lift_ids)
         return out
+
+    def _pick(self, n: int):
+        """The lifter with the shorter expected hop for ``n`` windows (calls x measured ms per call);
+        results are the same either way (per-clip noise), only the time differs."""
+        if self.small is None:
+            return self.lifter
+        per_clip = [self._call_ms[id(x)] / x.config.clips_per_call for x in (self.lifter, self.small)
+                    if id(x) in self._call_ms]
+        guess = min(per_clip) if per_clip else 1.0  # unmeasured: cost proportional to the clip batch
+
+        def hop_ms(x):
+            call = self._call_ms.get(id(x), guess * x.config.clips_per_call)
+            return -(-n // x.config.clips_per_call) * call
+        return min((self.lifter, self.small), key=hop_ms)
 
     def reset(self) -> None:
         with self._lock:

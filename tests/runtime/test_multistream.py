@@ -116,3 +116,22 @@ def test_memory_is_bounded_and_a_producer_thread_is_safe(single):
     [t.join() for t in threads]
     assert multi.pushes == 200 and all(len(t.xy) == multi.window for t in multi.tracks.values())
     assert all(np.isfinite(p).all() for out in outputs for p in out.values())
+
+
+def test_a_small_graph_serves_few_people_with_the_same_poses(batched, single):
+    people = _people(8, 40)
+    both = MultiStreamLifter(batched, 1000, 1000, max_tracks=8, small=single)
+    only = MultiStreamLifter(batched, 1000, 1000, max_tracks=8)
+    used = set()
+    for f in range(40):
+        n = 1 if f < 32 else 8  # one person, then eight
+        frame = {tid: kp[f] for tid, kp in list(people.items())[:n]}
+        a, b = both.push(frame), only.push(frame)
+        assert a.keys() == b.keys()
+        for tid in a:
+            np.testing.assert_allclose(a[tid], b[tid], atol=2e-5)
+        if a:
+            used.add((len(a), both.last_lifter.config.clips_per_call))
+    assert (1, 1) in used  # one person: the one-clip graph
+    with pytest.raises(HtpEdgeError, match="smaller clip batch"):
+        MultiStreamLifter(single, 1000, 1000, small=batched)
