@@ -79,14 +79,6 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return atomic_write(path, lambda handle: np.save(handle, np.asarray(array), allow_pickle=False))
 
 
-def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """Copy ``src`` to ``dst`` through :func:`atomic_write`."""
-    def write(handle):
-        with open(src, "rb") as source:
-            for block in iter(lambda: source.read(1 << 20), b""):
-                handle.write(block)
-    return atomic_write(dst, write)
-
 
 # -- artifact sets ---------------------------------------------------------------------------------
 STAGING_PREFIX = ".htp-edge-staging-"
@@ -156,9 +148,6 @@ class ArtifactSet:
 
     def __getitem__(self, final) -> Path:
         return self._paths[Path(final)]
-
-    def staged(self, final) -> Path:
-        return self[final]
 
     def final_text(self, text: str) -> str:
         """``text`` with staging paths replaced by the final ones (for reports)."""

@@ -7,8 +7,9 @@ record against the graph's real inputs and outputs.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from htp_edge.artifacts import names
@@ -139,12 +140,7 @@ class GraphMeta:
         return cls.from_json(data, where)
 
     def replace(self, **changes) -> "GraphMeta":
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise HtpEdgeError(f"graph metadata: unknown field(s) {sorted(unknown)}.")
-        from dataclasses import replace
-        return replace(self, **changes)
+        return dataclasses.replace(self, **changes)
 
     # -- agreement with the graph ------------------------------------------------------------
     def check_io(self, inputs: Sequence, outputs: Sequence, where: str = "graph") -> None:

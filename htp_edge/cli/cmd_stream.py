@@ -60,7 +60,7 @@ def _plot(recent, path, args) -> None:
     """Animate the buffered frames: one (T, 17, 2|3) track per id, NaN where absent or not yet lifted."""
     import numpy as np
 
-    from htp_edge.pose.coco import coco_to_h36m
+    from htp_edge.pose.inputs import to_h36m
     from htp_edge.viz import animate
     ids = sorted({tid for people, _ in recent for tid in people})
     kp = {tid: np.full((len(recent), 17, 2), np.nan) for tid in ids}
@@ -68,7 +68,7 @@ def _plot(recent, path, args) -> None:
     for f, (people, poses) in enumerate(recent):
         for tid, xy in people.items():
             if xy.shape == (17, 2):
-                kp[tid][f] = coco_to_h36m(np.c_[xy, np.ones(17)])[:, :2] if args.format == "coco" else xy
+                kp[tid][f] = to_h36m(xy[None], np.ones((1, 17), np.float32), args.format)[0][0]
         for tid, pose in poses.items():
             p3[tid][f] = pose
     keep = [tid for tid in ids if np.isfinite(p3[tid]).any()]
@@ -78,19 +78,12 @@ def _plot(recent, path, args) -> None:
 
 
 def _open_lifter(args):
-    from htp_edge.artifacts.naming import BUNDLED, DEFAULT_CHECKPOINT, GraphLayout, bundled_onnx
-    from htp_edge.runtime.lifter import Lifter
+    from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
+    from htp_edge.runtime.multistream import open_batched
     source = args.checkpoint or DEFAULT_CHECKPOINT
-    backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
-    clips = None
     one_person = str(args.input).endswith((".npy", ".npz"))
-    batched = GraphLayout(clips=args.max_tracks)
-    if (not one_person and source in BUNDLED and backend == "onnxruntime" and args.max_tracks > 1
-            and bundled_onnx(source, batched).is_file()):
-        clips = args.max_tracks  # the shipped batched graph: every due person in one engine call
-    lifter = Lifter.load(source, backend=backend, clips_per_call=clips)
-    small = Lifter.load(source, backend=backend) if clips else None  # the one-clip graph, for few people
-    return lifter, small, source, backend
+    lifter, small = open_batched(source, args.backend, 1 if one_person else args.max_tracks)
+    return lifter, small, source, lifter.graphs.denoiser.backend
 
 
 def run(args) -> dict:

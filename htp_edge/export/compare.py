@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
+from htp_edge.artifacts.onnx_meta import ORT_DTYPES
 from htp_edge.errors import HtpEdgeError
 from htp_edge.runtime.compare import (
     CompareReport,
@@ -58,12 +59,6 @@ def run_onnxruntime(path_or_model, feed: Mapping[str, np.ndarray],
     return dict(zip(names, session.run(names, dict(feed))))
 
 
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
-              "tensor(double)": np.float64, "tensor(int64)": np.int64,
-              "tensor(int32)": np.int32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8,
-              "tensor(bool)": np.bool_}
-
-
 def random_feed(session, rng: np.random.Generator,
                 int_sampler: IntSampler | None = None) -> dict[str, np.ndarray]:
     """Random inputs of the session's static shapes: floats ~ N(0, 1), ints from ``int_sampler``.
@@ -78,7 +73,7 @@ def random_feed(session, rng: np.random.Generator,
             raise HtpEdgeError(f"random feed: input '{spec.name}' has a dynamic shape. Expected "
                                f"static dims, got {shape}. Export with static shapes or pass a "
                                f"feed.")
-        dtype = np.dtype(_ORT_TYPES.get(spec.type, np.float32))
+        dtype = np.dtype(ORT_DTYPES.get(spec.type, np.float32))
         if np.issubdtype(dtype, np.floating):
             feed[spec.name] = rng.standard_normal(shape).astype(dtype)
         elif int_sampler is None:

@@ -245,16 +245,9 @@ class NodeConfig:
 
 
 def open_lifter(checkpoint: str = DEFAULT_CHECKPOINT, max_tracks: int = 8, backend: str = ""):
-    """Open the lifter as ``htp-edge stream`` does: a bundled checkpoint on onnxruntime with its shipped
-    ``max_tracks``-clip graph when there is one (every due person in one engine call)."""
-    from htp_edge.artifacts.naming import BUNDLED, ENGINE_SUFFIXES, GraphLayout, bundled_onnx
-    from htp_edge.runtime.lifter import Lifter
-    backend = backend or ("tensorrt" if str(checkpoint).endswith(ENGINE_SUFFIXES) else "onnxruntime")
-    clips = None
-    if (checkpoint in BUNDLED and backend == "onnxruntime" and max_tracks > 1
-            and bundled_onnx(checkpoint, GraphLayout(clips=max_tracks)).is_file()):
-        clips = max_tracks
-    return Lifter.load(checkpoint, backend=backend, clips_per_call=clips)
+    """The lifter ``htp-edge stream`` uses (:func:`~htp_edge.runtime.multistream.open_batched`)."""
+    from htp_edge.runtime.multistream import open_batched
+    return open_batched(checkpoint, backend or None, max_tracks)[0]
 
 
 # -- ROS -----------------------------------------------------------------------------------------

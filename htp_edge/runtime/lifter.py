@@ -93,14 +93,13 @@ class Lifter:
              hypotheses: int | None = None, flip: bool | None = None, aggregation: str = "auto", seed: int = 0,
              clips_per_call: int | None = None, **backend_options) -> "Lifter":
         """Open a bundled name, .pt/.bin, .onnx or .engine; a static graph sets H, flip and clips."""
-        LifterConfig(steps=1 if steps is None else steps, hypotheses=1 if hypotheses is None else hypotheses,
-                     clips_per_call=1 if clips_per_call is None else clips_per_call)  # refuse bad values first
-        graphs = open_graphs(source, backend, hypotheses=1 if hypotheses is None else hypotheses,
-                             flip=True if flip is None else flip, clips=1 if clips_per_call is None else clips_per_call,
-                             **backend_options)
+        steps = 1 if steps is None else steps
+        wanted = LifterConfig(steps=steps, hypotheses=1 if hypotheses is None else hypotheses,
+                              clips_per_call=1 if clips_per_call is None else clips_per_call)  # refuse bad values first
+        graphs = open_graphs(source, backend, hypotheses=wanted.hypotheses, flip=True if flip is None else flip,
+                             clips=wanted.clips_per_call, **backend_options)
         meta = graphs.meta
-        cfg = LifterConfig(steps=1 if steps is None else steps,
-                           hypotheses=meta.hypotheses if hypotheses is None else hypotheses,
+        cfg = LifterConfig(steps=steps, hypotheses=meta.hypotheses if hypotheses is None else hypotheses,
                            flip=meta.flip if flip is None else flip,
                            clips_per_call=meta.clips if clips_per_call is None else clips_per_call,
                            aggregation=aggregation, seed=seed)
@@ -134,22 +133,9 @@ class Lifter:
 
     def _lift(self, keypoints_px, width, height, format, intrinsics, return_hypotheses):
         clock, t0 = _Clock(), time.perf_counter()
-        xy, conf = as_keypoints(keypoints_px)
-        xy, conf = to_h36m(xy, conf, format)
-        xy = fill_missing(xy, conf)
-        norm = normalize_screen(xy, width, height)
-        cuts = cut_clips(len(xy), self.frames)
-        t0 = clock.time("preprocess", t0)
-        hyps = self._lift_clips(gather(norm, cuts, self.frames), clock)  # (C, H, F, J, 3)
-        t0 = time.perf_counter()
-        intr = intrinsics or Intrinsics.default(width, height)
-        poses = aggregate(hyps, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
-                          confidence=gather(conf, cuts, self.frames))
-        t0 = clock.time("aggregate", t0)
-        out = stitch(poses, cuts, len(xy))
-        out[:, 0] = 0.0
-        clock.time("postprocess", t0)
-        self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
+        xy, conf = to_h36m(*as_keypoints(keypoints_px), format)
+        clock.time("preprocess", t0)
+        (out,), hyps = self._lift_windows([(xy, conf)], width, height, intrinsics, clock)
         if return_hypotheses:
             return out, hyps
         return out
@@ -159,30 +145,36 @@ class Lifter:
         -> ``[(W, 17, 3) m]``, all clips in one batch of engine calls (the streaming runtimes' path).
         Each window is lifted exactly as :meth:`lift` would lift it alone."""
         with self._lock:
-            clock, t0 = _Clock(), time.perf_counter()
-            prepared = []
-            for xy, conf in windows:
-                xy = fill_missing(xy, conf)
-                cuts = cut_clips(len(xy), self.frames)
-                prepared.append((xy, conf, cuts, gather(normalize_screen(xy, width, height), cuts, self.frames)))
-            clips = np.concatenate([p[3] for p in prepared])  # (sum C, F, J, 2)
-            ids = np.concatenate([np.arange(len(p[3])) for p in prepared])  # clip index within its window
-            t0 = clock.time("preprocess", t0)
-            hyps = self._lift_clips(clips, clock, clip_ids=ids)  # (sum C, H, F, J, 3)
+            return self._lift_windows(windows, width, height, intrinsics, _Clock())[0]
+
+    def _lift_windows(self, windows, width, height, intrinsics, clock: _Clock):
+        """fill -> normalise -> cut every window; lift all clips together (each clip's noise from its
+        index within its window); aggregate and stitch per window. Returns (poses, hypotheses)."""
+        t0 = time.perf_counter()
+        prepared = []
+        for xy, conf in windows:
+            xy = fill_missing(xy, conf)
+            cuts = cut_clips(len(xy), self.frames)
+            prepared.append((xy, conf, cuts, gather(normalize_screen(xy, width, height), cuts, self.frames)))
+        clips = np.concatenate([p[3] for p in prepared])  # (sum C, F, J, 2)
+        ids = np.concatenate([np.arange(len(p[3])) for p in prepared])  # clip index within its window
+        clock.time("preprocess", t0)
+        hyps = self._lift_clips(clips, clock, clip_ids=ids)  # (sum C, H, F, J, 3)
+        intr = intrinsics or Intrinsics.default(width, height)
+        outs, start = [], 0
+        for xy, conf, cuts, own in prepared:
             t0 = time.perf_counter()
-            intr = intrinsics or Intrinsics.default(width, height)
-            outs, start = [], 0
-            for xy, conf, cuts, own in prepared:
-                part = hyps[start:start + len(own)]
-                start += len(own)
-                poses = aggregate(part, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
-                                  confidence=gather(conf, cuts, self.frames))
-                out = stitch(poses, cuts, len(xy))
-                out[:, 0] = 0.0
-                outs.append(out)
-            clock.time("aggregate", t0)
-            self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
-            return outs
+            part = hyps[start:start + len(own)]
+            start += len(own)
+            poses = aggregate(part, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
+                              confidence=gather(conf, cuts, self.frames))
+            t0 = clock.time("aggregate", t0)
+            out = stitch(poses, cuts, len(xy))
+            out[:, 0] = 0.0
+            clock.time("postprocess", t0)
+            outs.append(out)
+        self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
+        return outs, hyps
 
     def lift_clips(self, clips: np.ndarray, clock: _Clock | None = None) -> np.ndarray:
         """Normalised clips (C, F, J, 2) -> hypotheses (C, H, F, J, 3), in fixed-size batches."""

@@ -24,7 +24,6 @@ import numpy as np
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.normalize import normalize_screen
-from htp_edge.pose.skeleton import NUM_JOINTS
 from htp_edge.runtime.tracks import StreamConfig, TrackBuffer, parse_frame
 
 OVERFLOW = ("error", "drop-oldest")
@@ -129,9 +128,7 @@ class MultiStreamLifter:
             if track.seen:
                 lift_ids.append(tid)
             else:
-                track.last_pose = track.last_pose if track.last_pose is not None else np.zeros((NUM_JOINTS, 3),
-                                                                                             np.float32)
-                out[tid] = track.last_pose
+                out[tid] = track.last_pose = track.unseen_pose()
         if lift_ids:
             windows = [self.tracks[tid].arrays() for tid in lift_ids]
             lifter = self._pick(len(lift_ids))
@@ -167,3 +164,17 @@ class MultiStreamLifter:
         with self._lock:
             self.tracks.clear()
             self._last_seen.clear()
+
+
+def open_batched(source, backend: str | None = None, max_tracks: int = 8):
+    """``(lifter, small)`` for several people: a bundled checkpoint on ONNX Runtime gets its shipped
+    ``max_tracks``-clip graph (every due person in one engine call) with the one-clip graph as
+    ``small``; anything else is opened as it is, with ``small=None``."""
+    from htp_edge.artifacts.naming import BUNDLED, ENGINE_SUFFIXES, GraphLayout, bundled_onnx
+    from htp_edge.runtime.lifter import Lifter
+    backend = backend or ("tensorrt" if str(source).endswith(ENGINE_SUFFIXES) else "onnxruntime")
+    if (str(source) in BUNDLED and backend == "onnxruntime" and max_tracks > 1
+            and bundled_onnx(str(source), GraphLayout(clips=max_tracks)).is_file()):
+        return (Lifter.load(source, backend=backend, clips_per_call=max_tracks),
+                Lifter.load(source, backend=backend))
+    return Lifter.load(source, backend=backend), None

@@ -18,7 +18,6 @@ import numpy as np
 
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.normalize import normalize_screen
-from htp_edge.pose.skeleton import NUM_JOINTS
 from htp_edge.runtime.tracks import MODES, StreamConfig, TrackBuffer, parse_frame
 
 __all__ = ["MODES", "StreamConfig", "StreamingLifter"]
@@ -66,7 +65,7 @@ class StreamingLifter:
     def _run(self) -> np.ndarray:
         track = self._track
         if not track.seen:
-            return np.zeros((NUM_JOINTS, 3), np.float32) if track.last_pose is None else track.last_pose
+            return track.unseen_pose()
         poses = self.lifter.lift_windows([track.arrays()], self.width, self.height, self.intrinsics)[0]  # (W, 17, 3)
         return poses[self.config.output_index(self.window)]
 

@@ -85,6 +85,10 @@ class TrackBuffer:
         """Whether any joint of the window was observed."""
         return any((c > 0).any() for c in self.conf)
 
+    def unseen_pose(self) -> np.ndarray:
+        """The output while no joint of the window was observed: the last pose, else the zero pose."""
+        return self.last_pose if self.last_pose is not None else np.zeros((NUM_JOINTS, 3), np.float32)
+
     def clear(self) -> None:
         self.xy.clear()
         self.conf.clear()

@@ -265,8 +265,9 @@ def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_rec
         return
     now = {**dataclasses.asdict(cfg), "data": data_record}
     then = {**meta["train_config"], "data": meta.get("data") or {}}
+    differing = _differing(_flat(now), _flat(then))
     diffs = {}
-    for key, (value, saved) in _differing(_flat(now), _flat(then)).items():
+    for key, (value, saved) in differing.items():
         if key in RESUME_MAY_CHANGE or key in EXECUTION_SETTINGS:
             continue
         flag = FLAGS.get(key, key)
@@ -282,7 +283,7 @@ def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_rec
         raise HtpEdgeError(f"train: --resume {out.name} was started with other settings: {', '.join(diffs.values())}. "
                            f"Expected the flags it was started with (only --epochs may change), or another --out "
                            f"for a new run.")
-    moved = {k: (v, s) for k, (v, s) in _differing(_flat(now), _flat(then)).items() if k in EXECUTION_SETTINGS}
+    moved = {k: (v, s) for k, (v, s) in differing.items() if k in EXECUTION_SETTINGS}
     if moved:
         print(f"train: warning: resuming {out.name} with " + ", ".join(
             f"{k} {_show(v)} (checkpoint {_show(s)})" for k, (v, s) in moved.items())

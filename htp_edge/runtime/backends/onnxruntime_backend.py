@@ -24,6 +24,7 @@ class OnnxRuntimeRunner(Runner):
         self.providers = providers
         self.threads = threads
         self.session = None
+        self._specs: tuple[list[TensorSpec], list[TensorSpec]] | None = None
 
     def activate(self) -> None:
         ort = import_onnxruntime()
@@ -39,27 +40,28 @@ class OnnxRuntimeRunner(Runner):
             name = self.artifact if isinstance(self.artifact, (str, Path)) else "model bytes"
             raise HtpEdgeError(f"onnx: cannot load {name} with ONNX Runtime ({str(exc).splitlines()[0][:200]}). "
                                f"Expected a valid .onnx file exported by `htp-edge export`.") from None
+        self._specs = ort_specs(self.session.get_inputs()), ort_specs(self.session.get_outputs())  # read once
         super().activate()
 
     def deactivate(self) -> None:
-        self.session = None
+        self.session, self._specs = None, None
         super().deactivate()
 
     def input_specs(self) -> list[TensorSpec]:
-        return ort_specs(self._require_session().get_inputs())
+        return self._require_specs()[0]
 
     def output_specs(self) -> list[TensorSpec]:
-        return ort_specs(self._require_session().get_outputs())
+        return self._require_specs()[1]
 
-    def _require_session(self):
-        if self.session is None:
+    def _require_specs(self):
+        if self._specs is None:
             raise HtpEdgeError("onnxruntime backend: runner is not active. Expected activate() (or `with runner:`) "
                                "before use, got an inactive runner.")
-        return self.session
+        return self._specs
 
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        names = [o.name for o in self.session.get_outputs()]
+        names = [o.name for o in self._specs[1]]
         outs = self.session.run(names, feed)
         self.last_timings = {"compute": (time.perf_counter() - t0) * 1e3}
         return dict(zip(names, outs))
