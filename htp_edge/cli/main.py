@@ -23,7 +23,8 @@ from htp_edge.errors import GateFailed, HtpEdgeError
 
 TRUST_PICKLE_ENV = "HTP_EDGE_TRUST_PICKLE"  # read by htp_edge.artifacts.safe_pickle
 
-COMMANDS = ("info", "macs", "export", "quantize", "build", "eval", "bench", "lift", "stream", "train", "data")
+COMMANDS = ("info", "macs", "export", "quantize", "build", "eval", "bench", "lift", "stream", "train", "data",
+            "plan")
 
 
 def _module(name: str):

@@ -123,4 +123,5 @@ def resample_tokens(table, count: int):
     seq = table.detach().transpose(1, 2)  # (1, C, f)
     if seq.shape[-1] == 1:
         return table.detach().expand(1, count, table.shape[-1]).clone()
-    return F.interpolate(seq, size=count, mode="linear", align_corners=True).transpose(1, 2).contiguous()  # (1, count, C)
+    out = F.interpolate(seq, size=count, mode="linear", align_corners=True)  # (1, C, count)
+    return out.transpose(1, 2).contiguous()  # (1, count, C)
