@@ -52,6 +52,7 @@ class GraphSet:
 
 def from_onnx(path: Path, backend: str, **options) -> GraphSet:
     from htp_edge.artifacts.onnx_meta import read_graph_meta
+    from htp_edge.runtime.backends import runner_class
     if backend != "onnxruntime":
         raise HtpEdgeError(f"backend: an .onnx file runs on the onnxruntime backend. Expected --backend onnxruntime "
                            f"(or build an engine: htp-edge build --onnx {path} --out FILE.engine), got {backend!r}.")
@@ -63,7 +64,7 @@ def from_onnx(path: Path, backend: str, **options) -> GraphSet:
             raise HtpEdgeError(f"onnx: {path.name} needs its TCEP planner graph {ppath.name} beside it. "
                                f"Re-export with `htp-edge export`.")
         _check_planner(meta, ppath, path)
-        planner = make_runner("onnxruntime", ppath, **options)
+        planner = make_runner("onnxruntime", ppath, **runner_class("onnxruntime").companion_options(options))
     return GraphSet(make_runner("onnxruntime", path, **options), planner, meta, str(path))
 
 
@@ -78,6 +79,7 @@ def _check_planner(meta: GraphMeta, planner_path: Path, graph_path: Path) -> Non
 
 
 def from_engine(path: Path, backend: str, **options) -> GraphSet:
+    from htp_edge.runtime.backends import runner_class
     if backend != "tensorrt":
         raise HtpEdgeError(f"backend: an .engine file runs on the tensorrt backend. Expected --backend tensorrt, "
                            f"got {backend!r}.")
@@ -88,7 +90,7 @@ def from_engine(path: Path, backend: str, **options) -> GraphSet:
             if cand.is_file():
                 if kind == "onnxruntime":
                     _check_planner(meta, cand, path)
-                planner = make_runner(kind, cand)
+                planner = make_runner(kind, cand, **runner_class(kind).companion_options({}))
                 break
         else:
             raise HtpEdgeError(f"engine: {path.name} needs its TCEP planner ({planner_engine(path).name} or "

@@ -42,6 +42,12 @@ class Runner:
     def __exit__(self, *exc) -> None:
         self.deactivate()
 
+    @classmethod
+    def companion_options(cls, options: dict) -> dict:
+        """Options for a small graph run beside the main one (the TCEP planner), given the main
+        graph's ``options``; a backend may give it fewer threads. Default: the same options."""
+        return dict(options)
+
     # -- introspection -----------------------------------------------------------------------
     def input_specs(self) -> list[TensorSpec]:
         raise NotImplementedError
