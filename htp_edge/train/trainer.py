@@ -15,7 +15,14 @@ from htp_edge.errors import HtpEdgeError
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """AdamW with linear warm-up and cosine decay; an epoch is ``iters_per_epoch`` random batches."""
+    """AdamW with linear warm-up, then cosine decay (``schedule="cosine"``) or the lr times
+    ``lr_decay`` after every epoch (``"exp"``, D3DP's); an epoch is ``iters_per_epoch`` random
+    batches of ``batch_size`` clips (the global batch, split over the ranks of a distributed run).
+
+    ``recipe`` names the :mod:`htp_edge.train.recipes` setting the values came from; ``loss``
+    ``mpjpe2`` backpropagates D3DP's ``loss.backward(loss.detach())``; ``grad_clip`` 0 turns
+    clipping off; ``amp`` is the mixed precision (:mod:`htp_edge.train.amp`); ``frames`` (None:
+    the preset's) sets the clip length of the ``model`` preset."""
 
     model: str = "htp-small"
     epochs: int = 10
@@ -29,8 +36,16 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0
     device: str = "cpu"
+    schedule: str = "cosine"
+    lr_decay: float = 1.0
+    loss: str = "mpjpe"
+    amp: str = "off"
+    recipe: str = "default"
+    frames: int | None = None
 
     def __post_init__(self) -> None:
+        from htp_edge.train.amp import check_amp
+        from htp_edge.train.recipes import LOSSES, SCHEDULES
         for key in ("epochs", "iters_per_epoch", "batch_size"):
             if getattr(self, key) < 1:
                 raise HtpEdgeError(f"train: {key} must be >= 1, got {getattr(self, key)}.")
@@ -38,6 +53,19 @@ class TrainConfig:
             raise HtpEdgeError(f"train: lr must be positive, got {self.lr}.")
         if self.device != "cpu" and self.device.split(":")[0] != "cuda":
             raise HtpEdgeError(f"train: unknown device. Expected cpu, cuda or cuda:N, got {self.device!r}.")
+        if self.schedule not in SCHEDULES:
+            raise HtpEdgeError(f"train: unknown --schedule. Expected one of {', '.join(SCHEDULES)}, "
+                               f"got {self.schedule!r}.")
+        if self.loss not in LOSSES:
+            raise HtpEdgeError(f"train: unknown --loss. Expected one of {', '.join(LOSSES)}, got {self.loss!r}.")
+        if not 0 < self.lr_decay <= 1:
+            raise HtpEdgeError(f"train: --lr-decay must be in (0, 1], got {self.lr_decay}.")
+        if self.warmup_iters < 0 or self.grad_clip < 0:
+            raise HtpEdgeError(f"train: bad --warmup/--grad-clip. Expected both >= 0 (0: none), got "
+                               f"{self.warmup_iters} and {self.grad_clip}.")
+        if self.frames is not None and self.frames < 1:
+            raise HtpEdgeError(f"train: --frames must be >= 1, got {self.frames}.")
+        check_amp(self.amp)
 
     @property
     def total_iters(self) -> int:
@@ -46,6 +74,8 @@ class TrainConfig:
     def lr_at(self, it: int) -> float:
         if it < self.warmup_iters:
             return self.lr * (it + 1) / self.warmup_iters
+        if self.schedule == "exp":  # D3DP: constant within an epoch, times lr_decay after each
+            return self.lr * self.lr_decay ** (it // self.iters_per_epoch)
         frac = (it - self.warmup_iters) / max(self.total_iters - self.warmup_iters, 1)
         return self.lr * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
 
@@ -55,18 +85,21 @@ Batches = Callable[[np.random.Generator], Iterator[tuple[np.ndarray, np.ndarray]
 # Settings a resumed run may change: the epoch count (train longer) and where it runs; a changed
 # device or thread count is allowed but the continuation is then not bit for bit the same.
 RESUME_MAY_CHANGE = ("epochs",)
-EXECUTION_SETTINGS = ("threads", "device")
+EXECUTION_SETTINGS = ("threads", "device", "amp", "world_size")
 # record key -> the `htp-edge train` flag that sets it (other keys are named as they are stored)
 FLAGS = {"model": "--model", "iters_per_epoch": "--iters-per-epoch", "batch_size": "--batch-size", "lr": "--lr",
          "weight_decay": "--weight-decay", "drop_path_rate": "--drop-path", "seed": "--seed",
          "data.workers": "--workers", "data.augment.part_mix_prob": "--part-mix",
          "data.augment.rotation_deg": "--limb-rotation", "data.augment.rotation_prob": "--limb-rotation",
-         "data.augment.tilt_deg": "--tilt", "data.augment.tilt_prob": "--tilt"}
+         "data.augment.tilt_deg": "--tilt", "data.augment.tilt_prob": "--tilt", "warmup_iters": "--warmup",
+         "grad_clip": "--grad-clip", "schedule": "--schedule", "lr_decay": "--lr-decay", "loss": "--loss",
+         "recipe": "--recipe", "frames": "--frames", "amp": "--amp", "world_size": "ranks (torchrun --nproc_per_node)"}
 
 
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
           progress: bool = True, evaluate: Callable | None = None, model_config=None,
-          data_record: dict | None = None, init: str | Path | None = None) -> dict:
+          data_record: dict | None = None, init: str | Path | None = None,
+          distributed: bool | None = None) -> dict:
     """Train ``cfg.model`` (or ``model_config``) on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3));
     checkpoint each epoch. ``data_record`` (e.g. the augmentation settings) is stored with it.
 
@@ -77,63 +110,36 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
 
     Resuming is exact: each checkpoint holds, beside the weights and AdamW's state, every random
     state the next epoch draws from (see :func:`rng_state`), and a resumed run continues from them,
-    so a killed and resumed run ends with the uninterrupted run's weights bit for bit (same device
-    and thread count). A resume with other settings than the checkpoint's record is refused,
-    except ``epochs``. The batch stream is restored if it has ``state()``/``restore(state)``
+    so a killed and resumed run ends with the uninterrupted run's weights bit for bit (same device,
+    thread count and number of ranks). A resume with other settings than the checkpoint's record
+    is refused, except ``epochs``. The batch stream is restored if it has ``state()``/``restore(state)``
     (:func:`htp_edge.train.data.motion_batches` streams do); otherwise only the ``rng`` given to
-    ``batches`` is (exact for a stream that draws from it as it goes)."""
-    import dataclasses
+    ``batches`` is (exact for a stream that draws from it as it goes).
 
+    ``distributed`` (None: when launched by torchrun; True: insist; False: never) trains data
+    parallel over the torchrun process group (:mod:`htp_edge.train.distributed`): each rank takes
+    its slice of the same global batch, only rank 0 writes and prints, and the evaluation runs on
+    rank 0 after the group is closed. Other ranks return their result without it."""
     import torch
 
-    from htp_edge.model.checkpoint import load_model, save_checkpoint
-    from htp_edge.model.config import preset
-    from htp_edge.model.denoiser import DiffusionPoseModel
-    from htp_edge.train.objective import DiffusionObjective
+    from htp_edge.train.distributed import start, stop
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = _torch_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model_cfg = dataclasses.replace(model_config or preset(cfg.model), drop_path_rate=cfg.drop_path_rate)
-    net = DiffusionPoseModel(model_cfg).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, history, init_record, saved_rng = 0, [], None, None
     out = Path(out)
-    if resume and out.is_file():
-        start_epoch, history, init_record, saved_rng = _resume(out, net, opt, cfg, model_cfg, data_record or {})
-    elif init is not None:
-        init_record = warm_start(net, init)
-    objective = DiffusionObjective(device)
-    gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
-    rng = np.random.default_rng([cfg.seed, start_epoch])
-    stream = batches(rng)
-    if saved_rng is not None:
-        restore_rng_state(saved_rng, gen, rng, stream, device)
-    elif start_epoch:
-        print(f"train: warning: {out.name} holds no random states (an older checkpoint); the resumed run draws "
-              f"other batches and noise than an uninterrupted run would", file=sys.stderr)
-    setup = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history}
-    if init_record is not None:
-        setup["init"] = init_record
-    t_start = time.time()
+    group, device = start(_torch_device(cfg.device), distributed)
+    clean = False
     try:
-        for epoch in range(start_epoch, cfg.epochs):
-            net.train()
-            losses = _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress, device)
-            history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                            "seconds": round(time.time() - t_start, 1)})
-            saved_rng = rng_state(gen, rng, stream, device)
-            save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch - 1),
-                            optimizer=opt.state_dict(),
-                            record={**setup, "final_loss": history[-1]["loss"], "rng": saved_rng})
+        result, setup, saved_rng = _fit(cfg, batches, out, resume, progress, model_config, data_record, init,
+                                        group, device)
+        clean = True
     finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-    net.eval()
-    result = {"epochs": cfg.epochs, "final_loss": history[-1]["loss"] if history else None, "checkpoint": str(out),
-              "history": history}
+        stop(group, clean)
+    if group is not None:
+        result.update(rank=group.rank, world_size=group.world_size)
+        if not group.main:
+            return result
     if evaluate is not None:
+        from htp_edge.model.checkpoint import load_model, save_checkpoint
         result.update(evaluate(out))
         final, _ = load_model(out)
         record = {**setup, "final_loss": result["final_loss"],
@@ -144,7 +150,86 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     return result
 
 
-def rng_state(gen, rng: np.random.Generator, stream, device) -> dict:
+def _fit(cfg: TrainConfig, batches: Batches, out: Path, resume: bool, progress: bool, model_config,
+         data_record: dict | None, init, group, device):
+    """The training loop of :func:`train` on this rank; returns (result, record setup, random states)."""
+    import dataclasses
+
+    import torch
+
+    from htp_edge.model.checkpoint import save_checkpoint
+    from htp_edge.model.config import preset
+    from htp_edge.model.denoiser import DiffusionPoseModel
+    from htp_edge.train.amp import MixedPrecision
+    from htp_edge.train.distributed import seed_rank
+    from htp_edge.train.objective import DiffusionObjective
+    main = group is None or group.main
+    torch.manual_seed(cfg.seed)
+    model_cfg = dataclasses.replace(model_config or preset(cfg.model, cfg.frames), drop_path_rate=cfg.drop_path_rate)
+    net = DiffusionPoseModel(model_cfg).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    amp = MixedPrecision(cfg.amp, device)
+    world = group.world_size if group is not None else 1
+    start_epoch, history, init_record, saved_rng = 0, [], None, None
+    if resume and out.is_file():
+        start_epoch, history, init_record, saved_rng, amp_state = _resume(out, net, opt, cfg, model_cfg,
+                                                                          data_record or {}, world)
+        amp.restore(amp_state)
+    elif init is not None:
+        init_record = warm_start(net, init)
+    objective = DiffusionObjective(device)
+    gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
+    rng = np.random.default_rng([cfg.seed, start_epoch])
+    stream = batches(rng)
+    seed_rank(group, cfg.seed + 7919 * start_epoch)
+    if saved_rng is not None:
+        restore_rng_state(saved_rng, gen, rng, stream, device, group)
+    elif start_epoch:
+        _note(f"train: warning: {out.name} holds no random states (an older checkpoint); the resumed run draws "
+              f"other batches and noise than an uninterrupted run would")
+    model = group.wrap(net.pose_estimator, device) if group is not None else net.pose_estimator
+    setup = {"train_config": dataclasses.asdict(cfg), "data": data_record or {}, "history": history}
+    setup.update(_recipe_record(cfg.recipe))
+    if group is not None:
+        setup["distributed"] = group.record()
+    if init_record is not None:
+        setup["init"] = init_record
+    t_start = time.time()
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            net.train()
+            losses = _run_epoch(cfg, model, net, opt, amp, objective, stream, gen, epoch, progress and main, group)
+            history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                            "seconds": round(time.time() - t_start, 1)})
+            saved_rng = rng_state(gen, rng, stream, device, group)
+            if main:  # the lr the next epoch starts with, as D3DP stores it
+                save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch),
+                                optimizer=opt.state_dict(),
+                                record={**setup, "final_loss": history[-1]["loss"], "rng": saved_rng,
+                                        **({"amp": amp.state()} if amp.scaler is not None else {})})
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    net.eval()
+    result = {"epochs": cfg.epochs, "final_loss": history[-1]["loss"] if history else None, "checkpoint": str(out),
+              "history": history}
+    return result, setup, saved_rng
+
+
+def _recipe_record(name: str) -> dict:
+    from htp_edge.train.recipes import RECIPES
+    return {"recipe": RECIPES[name].record()} if name in RECIPES else {}
+
+
+def _note(message: str) -> None:
+    """A message for the user on stderr, from rank 0 only in a distributed run."""
+    from htp_edge.train.distributed import is_main
+    if is_main():
+        print(message, file=sys.stderr)
+
+
+def rng_state(gen, rng: np.random.Generator, stream, device, group=None) -> dict:
     """Every random state training draws from, as safe-loadable values (tensors, ints, strings):
 
     * ``noise``: the CPU torch generator of the diffusion objective (timesteps t and noise eps);
@@ -153,7 +238,9 @@ def rng_state(gen, rng: np.random.Generator, stream, device) -> dict:
     * ``batches_rng``: the numpy Generator handed to ``batches`` (a JSON string: PCG64's state
       is 128-bit ints);
     * ``stream``: the batch stream's position (``stream.state()``: the sampler's Generator state
-      and the batch count; per worker with ``--workers``), or None if it has none.
+      and the batch count; per worker with ``--workers``), or None if it has none;
+    * ``ranks`` (distributed runs): each rank's ``torch_cpu``/``torch_cuda``, in rank order (the
+      other states are the same on every rank). Collective: every rank must call it.
 
     Python's ``random`` and numpy's global RandomState are not drawn from in training (and not
     seeded), so there is nothing of theirs to carry."""
@@ -164,11 +251,16 @@ def rng_state(gen, rng: np.random.Generator, stream, device) -> dict:
              "stream": stream.state() if hasattr(stream, "state") else None}
     if device.type == "cuda":
         state["torch_cuda"] = torch.cuda.get_rng_state(device)
+    if group is not None:
+        own = {k: state[k] for k in ("torch_cpu", "torch_cuda") if k in state}
+        state["ranks"] = [{k: v.cpu() for k, v in r.items()} for r in group.gather(own)]
     return state
 
 
-def restore_rng_state(state: dict, gen, rng: np.random.Generator, stream, device) -> None:
-    """Put the generators and the batch stream back where :func:`rng_state` found them."""
+def restore_rng_state(state: dict, gen, rng: np.random.Generator, stream, device, group=None) -> None:
+    """Put the generators and the batch stream back where :func:`rng_state` found them; in a
+    distributed run each rank takes its own torch states when the checkpoint has as many ranks
+    (otherwise the ranks other than 0 keep their fresh per-rank seeds)."""
     import torch
 
     from htp_edge.train.data import set_generator_state
@@ -179,9 +271,15 @@ def restore_rng_state(state: dict, gen, rng: np.random.Generator, stream, device
             raise HtpEdgeError("train: the checkpoint holds its batch stream's position but these batches cannot "
                                "restore one. Expected a stream with state()/restore(), e.g. motion_batches().")
         stream.restore(state["stream"])
-    torch.set_rng_state(state["torch_cpu"])
-    if device.type == "cuda" and "torch_cuda" in state:
-        torch.cuda.set_rng_state(state["torch_cuda"], device)
+    own = state
+    if group is not None:
+        ranks = state.get("ranks") or [state]
+        if len(ranks) != group.world_size and group.rank:
+            return
+        own = ranks[group.rank] if len(ranks) == group.world_size else state
+    torch.set_rng_state(own["torch_cpu"])
+    if device.type == "cuda" and "torch_cuda" in own:
+        torch.cuda.set_rng_state(own["torch_cuda"], device)
 
 
 def _torch_device(name: str):
@@ -193,24 +291,33 @@ def _torch_device(name: str):
     return torch.device(name)
 
 
-def _run_epoch(cfg, net, opt, objective, stream, gen, epoch, progress, device) -> list[float]:
+def _run_epoch(cfg, model, net, opt, amp, objective, stream, gen, epoch, progress, group) -> list[float]:
+    """One epoch of steps; the losses are the global batch's MPJPE (the mean over the ranks)."""
     import torch
     from tqdm import tqdm
     losses = []
     bar = tqdm(range(cfg.iters_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
                disable=not progress, leave=False)
+    device = next(net.parameters()).device
     for i in bar:
         it = epoch * cfg.iters_per_epoch + i
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr_at(it)
+        for param_group in opt.param_groups:
+            param_group["lr"] = cfg.lr_at(it)
         x2d, x3d = next(stream)
+        rows, total = None, len(x2d)
+        if group is not None:
+            rows = group.rows(total)
+            x2d, x3d = x2d[rows], x3d[rows]  # (B, F, J, c) -> this rank's (B / world, F, J, c)
         x2d, x3d = torch.as_tensor(x2d).to(device), torch.as_tensor(x3d).to(device)
-        loss = objective.loss(net.pose_estimator, x2d, x3d, gen)
+        with amp.autocast():
+            loss = objective.loss(model, x2d, x3d, gen, rows, total).float()
+        whole = group.mean(loss.detach()) if group is not None else loss.detach()
+        # mpjpe2: D3DP's loss.backward(loss.detach()), scaled by the global batch's loss on every rank
+        surrogate = loss * whole if cfg.loss == "mpjpe2" else loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
-        losses.append(loss.item())
+        amp.backward(surrogate)
+        amp.step(opt, net.parameters(), cfg.grad_clip)
+        losses.append(whole.item())
         if i % 10 == 0:
             bar.set_postfix(mpjpe_mm=f"{np.mean(losses[-50:]) * 1000:.1f}")
     if progress:
@@ -235,36 +342,40 @@ def warm_start(net, init: str | Path) -> dict:
     record = {"checkpoint": str(init), "sha256": sha256_file(path),
               "epoch": int(ckpt.get("epoch", 0))}
     record.update({k: meta[k] for k in ("train_config", "data", "init") if k in meta})
-    print(f"train: warm start from {path.name} (epoch {record['epoch']})", file=sys.stderr)
+    _note(f"train: warm start from {path.name} (epoch {record['epoch']})")
     return record
 
 
-def _resume(out: Path, net, opt, cfg: TrainConfig, model_cfg, data_record: dict):
+def _resume(out: Path, net, opt, cfg: TrainConfig, model_cfg, data_record: dict, world_size: int = 1):
     """Check the settings against ``out``'s record, load its weights and optimizer; returns
-    (epoch, history, warm-start record or None, random states or None)."""
+    (epoch, history, warm-start record or None, random states or None, GradScaler state or None)."""
     from htp_edge.model.checkpoint import model_state, read_checkpoint
     ckpt = read_checkpoint(out)
     meta = ckpt.get("htp_edge") or {}
-    _check_same_run(out, meta, cfg, model_cfg, data_record)
+    _check_same_run(out, meta, cfg, model_cfg, data_record, world_size)
     net.load_state_dict(model_state(ckpt, out), strict=True)
     if ckpt.get("optimizer"):
         opt.load_state_dict(ckpt["optimizer"])
     elif int(ckpt.get("epoch", 0)) < cfg.epochs:
-        print(f"train: warning: {out.name} holds no optimizer state (a finished, evaluated run drops it); AdamW "
-              f"starts afresh", file=sys.stderr)
-    print(f"train: resuming {out.name} after epoch {ckpt.get('epoch', 0)}", file=sys.stderr)
-    return int(ckpt.get("epoch", 0)), meta.get("history", []), meta.get("init"), meta.get("rng")
+        _note(f"train: warning: {out.name} holds no optimizer state (a finished, evaluated run drops it); AdamW "
+              f"starts afresh")
+    _note(f"train: resuming {out.name} after epoch {ckpt.get('epoch', 0)}")
+    return int(ckpt.get("epoch", 0)), meta.get("history", []), meta.get("init"), meta.get("rng"), meta.get("amp")
 
 
-def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_record: dict) -> None:
-    """Refuse to resume with other settings than the record's (one line naming each flag)."""
+def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_record: dict,
+                    world_size: int = 1) -> None:
+    """Refuse to resume with other settings than the record's (one line naming each flag). A
+    setting added after the checkpoint was written counts as its default (what that run used)."""
     import dataclasses
 
     from htp_edge.model.checkpoint import config_to_dict
     if "train_config" not in meta:  # not written by train(): nothing to compare
         return
-    now = {**dataclasses.asdict(cfg), "data": data_record}
-    then = {**meta["train_config"], "data": meta.get("data") or {}}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    now = {**dataclasses.asdict(cfg), "data": data_record, "world_size": world_size}
+    then = {**defaults, **meta["train_config"], "data": meta.get("data") or {},
+            "world_size": int((meta.get("distributed") or {}).get("world_size", 1))}
     differing = _differing(_flat(now), _flat(then))
     diffs = {}
     for key, (value, saved) in differing.items():
@@ -285,9 +396,9 @@ def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_rec
                            f"for a new run.")
     moved = {k: (v, s) for k, (v, s) in differing.items() if k in EXECUTION_SETTINGS}
     if moved:
-        print(f"train: warning: resuming {out.name} with " + ", ".join(
+        _note(f"train: warning: resuming {out.name} with " + ", ".join(
             f"{k} {_show(v)} (checkpoint {_show(s)})" for k, (v, s) in moved.items())
-            + "; the continuation is not bit for bit the uninterrupted run's", file=sys.stderr)
+            + "; the continuation is not bit for bit the uninterrupted run's")
 
 
 _MISSING = "<unset>"
