@@ -12,6 +12,10 @@ Points COCO lacks are built from the others:
   (``c + 0.5 (c - thorax)``), an estimate of the top of the head.
 
 A derived point's confidence is the minimum of the confidences it is built from.
+
+:func:`body_to_h36m` is the same construction for layouts that carry some of these points
+themselves (a pelvis, a neck between the shoulders, a top of the head: Halpe-26, OpenPose
+BODY_25); :mod:`htp_edge.pose.layouts` feeds every supported layout through it.
 """
 from __future__ import annotations
 
@@ -22,43 +26,60 @@ from htp_edge.errors import HtpEdgeError
 NUM_COCO_JOINTS = 17
 HEAD_EXTRAPOLATION = 0.5
 # H36M joints copied directly from a COCO joint.
-_DIRECT = {1: 12, 2: 14, 3: 16, 4: 11, 5: 13, 6: 15, 9: 0, 11: 5, 12: 7, 13: 9, 14: 6, 15: 8, 16: 10}
-_FACE = (1, 2, 3, 4)  # eyes and ears
+DIRECT_FROM_COCO = {1: 12, 2: 14, 3: 16, 4: 11, 5: 13, 6: 15, 9: 0, 11: 5, 12: 7, 13: 9, 14: 6, 15: 8, 16: 10}
+FACE_JOINTS = (1, 2, 3, 4)  # eyes and ears
 
 
 def coco_to_h36m(kp: np.ndarray) -> np.ndarray:
     """COCO-17 keypoints (..., 17, 2) or (..., 17, 3) with confidence -> H36M-17, same channels."""
+    return body_to_h36m(kp)
+
+
+def body_to_h36m(kp: np.ndarray, pelvis=None, thorax=None, head=None) -> np.ndarray:
+    """COCO-17 keypoints (..., 17, 2|3) -> H36M-17 (same channels), with optional points of the
+    layout's own: ``pelvis``, ``thorax`` (a neck between the shoulders) and ``head`` (top of the
+    head), each (..., 2|3) like ``kp``. A given point replaces the built one wherever its
+    confidence is > 0 (always, without confidences); elsewhere the COCO construction is used."""
     kp = np.asarray(kp)
     if kp.ndim < 2 or kp.shape[-2] != NUM_COCO_JOINTS or kp.shape[-1] not in (2, 3):
         raise HtpEdgeError(f"COCO keypoints: bad shape. Expected (..., {NUM_COCO_JOINTS}, 2) or (..., "
                            f"{NUM_COCO_JOINTS}, 3) with confidence, got {kp.shape}. Pass COCO-17 keypoints.")
-    xy = kp[..., :2].astype(np.float64)
-    out_xy = np.zeros(xy.shape, dtype=np.float64)
-    for h36m, coco in _DIRECT.items():
-        out_xy[..., h36m, :] = xy[..., coco, :]
-    pelvis = 0.5 * (xy[..., 11, :] + xy[..., 12, :])
-    thorax = 0.5 * (xy[..., 5, :] + xy[..., 6, :])
-    face = xy[..., _FACE, :].mean(axis=-2)
-    out_xy[..., 0, :] = pelvis
-    out_xy[..., 7, :] = 0.5 * (pelvis + thorax)
-    out_xy[..., 8, :] = thorax
-    out_xy[..., 10, :] = face + HEAD_EXTRAPOLATION * (face - thorax)
+    channels = kp.shape[-1]
+    full = with_confidence(kp)  # (..., 17, 3) float64
+    xy, conf = full[..., :2], full[..., 2]
+    out = np.zeros(full.shape, dtype=np.float64)
+    for h36m, coco in DIRECT_FROM_COCO.items():
+        out[..., h36m, :] = full[..., coco, :]
+    pelvis_p = _own(pelvis, channels, 0.5 * (xy[..., 11, :] + xy[..., 12, :]), np.minimum(conf[..., 11], conf[..., 12]))
+    thorax_p = _own(thorax, channels, 0.5 * (xy[..., 5, :] + xy[..., 6, :]), np.minimum(conf[..., 5], conf[..., 6]))
+    face, face_c = xy[..., FACE_JOINTS, :].mean(axis=-2), conf[..., FACE_JOINTS].min(axis=-1)
+    head_p = _own(head, channels, face + HEAD_EXTRAPOLATION * (face - thorax_p[..., :2]),
+                  np.minimum(face_c, thorax_p[..., 2]))
+    out[..., 0, :] = pelvis_p
+    out[..., 7, :2] = 0.5 * (pelvis_p[..., :2] + thorax_p[..., :2])
+    out[..., 7, 2] = np.minimum(pelvis_p[..., 2], thorax_p[..., 2])
+    out[..., 8, :] = thorax_p
+    out[..., 10, :] = head_p
     dtype = kp.dtype if np.issubdtype(kp.dtype, np.floating) else np.float32
-    if kp.shape[-1] == 2:
-        return out_xy.astype(dtype)
-    conf = _confidences(kp[..., 2].astype(np.float64))[..., None]  # (..., 17) -> (..., 17, 1)
-    return np.concatenate([out_xy, conf], axis=-1).astype(dtype)
+    return out[..., :channels].astype(dtype)
 
 
-def _confidences(conf: np.ndarray) -> np.ndarray:
-    """COCO confidences (..., 17) -> H36M confidences (..., 17), derived points by min."""
-    out = np.zeros(conf.shape, dtype=np.float64)
-    for h36m, coco in _DIRECT.items():
-        out[..., h36m] = conf[..., coco]
-    pelvis = np.minimum(conf[..., 11], conf[..., 12])
-    thorax = np.minimum(conf[..., 5], conf[..., 6])
-    out[..., 0] = pelvis
-    out[..., 7] = np.minimum(pelvis, thorax)
-    out[..., 8] = thorax
-    out[..., 10] = np.minimum(conf[..., _FACE].min(axis=-1), thorax)
-    return out
+def with_confidence(kp: np.ndarray) -> np.ndarray:
+    """(..., J, 2|3) -> float64 (..., J, 3); confidence 1 where none is given."""
+    kp = kp.astype(np.float64)
+    if kp.shape[-1] == 3:
+        return kp
+    return np.concatenate([kp, np.ones(kp.shape[:-1] + (1,))], axis=-1)  # (..., J, 2) -> (..., J, 3)
+
+
+def _own(point, channels: int, built_xy: np.ndarray, built_c: np.ndarray) -> np.ndarray:
+    """The layout's own point where it is seen (confidence > 0), else the built one: (..., 3)."""
+    built = np.concatenate([built_xy, built_c[..., None]], axis=-1)  # (..., 2) + (...,) -> (..., 3)
+    if point is None:
+        return built
+    point = np.asarray(point)
+    if point.shape[-1] != channels or point.shape[:-1] != built.shape[:-1]:
+        raise HtpEdgeError(f"body keypoints: bad extra point shape. Expected {built.shape[:-1] + (channels,)}, "
+                           f"got {point.shape}. Pass the layout's own point with the same channels.")
+    own = with_confidence(point[..., None, :])[..., 0, :]  # (..., C) -> (..., 3)
+    return np.where((own[..., 2] > 0)[..., None], own, built)

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from htp_edge.errors import HtpEdgeError
-from htp_edge.pose.skeleton import NUM_JOINTS
+from htp_edge.pose.layouts import FORMATS, LAYOUTS, layout_to_h36m  # noqa: F401 (FORMATS: re-exported)
 
-FORMATS = ("h36m", "coco")
+JOINT_COUNTS = tuple(sorted({layout.num_joints for layout in LAYOUTS.values()}))
 
 
 MAX_ABS_PX = 1e6  # pixel coordinates beyond this are a unit or data error, not an image
@@ -46,13 +46,14 @@ def check_pixels(arr: np.ndarray, what: str, allow_nan: bool) -> np.ndarray:
 
 
 def as_keypoints(x, what: str = "keypoints", allow_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 17, 2) or (T, 17, 3 with confidence) -> (xy float32 (T, 17, 2), confidence (T, 17))."""
+    """(T, K, 2) or (T, K, 3 with confidence) -> (xy float32 (T, K, 2), confidence (T, K)); K is
+    the joint count of a supported layout (17 for H36M/COCO; :func:`to_h36m` checks the format's)."""
     arr = numeric_array(x, what, "(T, 17, 2) or (T, 17, 3)")
     if arr.ndim != 3 or arr.shape[-1] not in (2, 3):
         raise HtpEdgeError(f"{what}: wrong shape. Expected (T, 17, 2) or (T, 17, 3), got {tuple(arr.shape)}.")
-    if arr.shape[1] != NUM_JOINTS:
-        raise HtpEdgeError(f"{what}: wrong joint count. Expected {NUM_JOINTS} joints (H36M or COCO order), "
-                           f"got {arr.shape[1]}.")
+    if arr.shape[1] not in JOINT_COUNTS:
+        raise HtpEdgeError(f"{what}: wrong joint count. Expected 17 joints (H36M or COCO order) or the joint count "
+                           f"of another supported layout ({', '.join(map(str, JOINT_COUNTS))}), got {arr.shape[1]}.")
     if arr.shape[0] == 0:
         raise HtpEdgeError(f"{what}: empty sequence. Expected at least 1 frame, got 0.")
     arr = check_pixels(arr, what, allow_nan)
@@ -61,13 +62,11 @@ def as_keypoints(x, what: str = "keypoints", allow_nan: bool = False) -> tuple[n
 
 
 def to_h36m(xy: np.ndarray, conf: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """Reorder COCO-17 detector keypoints into the H36M-17 layout (no-op for h36m)."""
-    if fmt == "h36m":
+    """Detector keypoints (..., K, 2) and confidences (..., K) in layout ``fmt`` (one of
+    :data:`FORMATS`, see :mod:`htp_edge.pose.layouts`) -> H36M-17 (..., 17, 2) and (..., 17)."""
+    if fmt == "h36m" and np.shape(xy)[-2:-1] == (17,):
         return xy, conf
-    if fmt != "coco":
-        raise HtpEdgeError(f"format: unknown keypoint format. Expected one of {', '.join(FORMATS)}, got {fmt!r}.")
-    from htp_edge.pose.coco import coco_to_h36m
-    out = coco_to_h36m(np.concatenate([xy, conf[..., None]], axis=-1))
+    out = layout_to_h36m(np.concatenate([xy, conf[..., None]], axis=-1), fmt)  # (..., K, 3) -> (..., 17, 3)
     return out[..., :2].astype(np.float32), out[..., 2].astype(np.float32)
 
 

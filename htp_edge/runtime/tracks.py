@@ -13,6 +13,7 @@ import numpy as np
 
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.inputs import check_pixels, numeric_array, to_h36m
+from htp_edge.pose.layouts import get_layout
 from htp_edge.pose.skeleton import NUM_JOINTS
 
 MODES = ("causal", "centred")
@@ -29,6 +30,7 @@ class StreamConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise HtpEdgeError(f"stream: unknown mode. Expected one of {', '.join(MODES)}, got {self.mode!r}.")
+        get_layout(self.format)  # an unknown format is refused here, not at the first frame
         if isinstance(self.hop, bool) or not isinstance(self.hop, int) or self.hop < 1:
             raise HtpEdgeError(f"stream: hop must be an integer >= 1, got {self.hop!r}.")
         if self.window is not None and (isinstance(self.window, bool) or not isinstance(self.window, int)
@@ -41,13 +43,16 @@ class StreamConfig:
 
 
 def parse_frame(frame_px, fmt: str, what: str = "stream frame") -> tuple[np.ndarray, np.ndarray]:
-    """Validate one (17, 2|3) frame completely (before it can touch a buffer): H36M-ordered xy
-    float32 (17, 2) and confidence (17,), NaN joints marked missing (confidence 0)."""
-    arr = numeric_array(frame_px, what, "(17, 2) or (17, 3)")
-    if arr.shape not in ((NUM_JOINTS, 2), (NUM_JOINTS, 3)):
-        raise HtpEdgeError(f"{what}: wrong shape. Expected (17, 2) or (17, 3), got {tuple(arr.shape)}.")
+    """Validate one (K, 2|3) frame in layout ``fmt`` (K = 17 for h36m/coco) completely (before it
+    can touch a buffer): H36M-ordered xy float32 (17, 2) and confidence (17,), NaN joints marked
+    missing (confidence 0)."""
+    k = get_layout(fmt).num_joints
+    arr = numeric_array(frame_px, what, f"({k}, 2) or ({k}, 3)")
+    if arr.shape not in ((k, 2), (k, 3)):
+        raise HtpEdgeError(f"{what}: wrong shape. Expected ({k}, 2) or ({k}, 3) for format {fmt}, "
+                           f"got {tuple(arr.shape)}.")
     arr = check_pixels(arr, what, allow_nan=True)  # NaN marks a missing joint
-    conf = arr[:, 2] if arr.shape[1] == 3 else np.ones(NUM_JOINTS, np.float32)
+    conf = arr[:, 2] if arr.shape[1] == 3 else np.ones(k, np.float32)
     conf = np.where(np.isnan(arr[:, :2]).any(-1) | np.isnan(conf), 0.0, conf).astype(np.float32)
     xy, conf = to_h36m(arr[None, :, :2], conf[None], fmt)
     return xy[0], conf[0]
