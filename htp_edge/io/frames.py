@@ -1,4 +1,5 @@
-"""Sources of detector frames for streaming: a keypoint array, a JSON-lines file, stdin, UDP.
+"""Sources of detector frames for streaming: a keypoint array, a JSON-lines file, stdin, UDP, and
+the files 2D detectors write (AlphaPose / MMPose JSON, an OpenPose folder: :mod:`htp_edge.io.detectors`).
 
 Every source yields :class:`Frame` s: ``{"t": seconds, "people": [{"id": int, "keypoints":
 [[x, y(, conf)], ...]}]}`` per line (a UDP datagram holds one line). A bad line raises
@@ -11,7 +12,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
@@ -94,6 +95,21 @@ def npy_frames(path, fps: float) -> Iterator[Frame]:
         yield Frame(i + 1, i / fps, {0: frame})
 
 
+class DetectorFrames:
+    """The people of a detector's file or folder, frame by frame at ``fps`` (ids: the detector's
+    track ids, or each person's index within its frame when the file has none). The file is read
+    (and refused if malformed) at once; ``detections`` holds what it read."""
+
+    def __init__(self, path, fps: float, reader: str | None = None) -> None:
+        from htp_edge.io.detectors import read_detections
+        self.detections = read_detections(path, reader)
+        self.fps = float(fps)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, people in enumerate(self.detections.frames):
+            yield Frame(i + 1, i / self.fps, dict(people))
+
+
 def udp_frames(url: str, idle_timeout: float | None) -> Iterator[Frame | BadLine]:
     """Frames from ``udp://HOST:PORT`` datagrams (one JSON line each) until ``idle_timeout`` seconds
     pass without one (None: until interrupted)."""
@@ -123,15 +139,21 @@ def udp_frames(url: str, idle_timeout: float | None) -> Iterator[Frame | BadLine
         sock.close()
 
 
-def open_source(source: str, fps: float = 30.0, idle_timeout: float | None = None) -> Iterator[Frame | BadLine]:
+def open_source(source: str, fps: float = 30.0, idle_timeout: float | None = None,
+                reader: str | None = None) -> Iterable[Frame | BadLine]:
+    """Frames of ``source``; ``reader`` (one of :data:`htp_edge.io.detectors.READERS`) reads it as
+    that detector's file, else a folder or a .json whose content a detector reader takes is one."""
     text = str(source)
     if text.startswith("udp://"):
         return udp_frames(text, idle_timeout)
+    from htp_edge.io.detectors import is_detector_input
+    if reader is not None or (text != "-" and is_detector_input(text)):
+        return DetectorFrames(text, fps, reader)
     if text == "-" or text.endswith((".jsonl", ".json", ".ndjson")):
         if text != "-" and not Path(text).is_file():
             raise HtpEdgeError(f"stream: input not found: {text!r}.")
         return jsonl_frames(text)
     if text.endswith((".npy", ".npz")):
         return npy_frames(text, fps)
-    raise HtpEdgeError(f"stream: unknown input {text!r}. Expected a .npy/.npz array, a .jsonl file, - (stdin) "
-                       f"or udp://HOST:PORT.")
+    raise HtpEdgeError(f"stream: unknown input {text!r}. Expected a .npy/.npz array, a .jsonl file, - (stdin), "
+                       f"udp://HOST:PORT, or a detector's output (AlphaPose/MMPose .json, OpenPose folder).")
