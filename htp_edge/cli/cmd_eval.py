@@ -5,7 +5,8 @@ import sys
 
 from htp_edge.cli import args as argtypes
 
-HELP = "accuracy (MPJPE, P-MPJPE in mm) of a checkpoint, ONNX file or engine on the real-motion test split"
+HELP = ("accuracy (MPJPE, P-MPJPE in mm) of a checkpoint, ONNX file or engine on the real-motion test split, or on "
+        "Human3.6M / MPI-INF-3DHP with D3DP's protocols")
 
 
 def add_arguments(p) -> None:
@@ -28,9 +29,12 @@ def add_arguments(p) -> None:
     p.add_argument("--stream", action="store_true",
                    help="score the streaming path frame by frame: causal (newest frame) and centred (middle frame) "
                         "beside the offline lift, on the same frames")
+    from htp_edge.data.datasets import add_dataset_arguments
+    add_dataset_arguments(p, splits=("test",))
 
 
 def run(args) -> dict:
+    from htp_edge.data.datasets import dataset_config
     from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source, mean_pose_baseline
     source = args.checkpoint or args.onnx or args.engine
     backend = args.backend or ("tensorrt" if args.engine else "onnxruntime" if args.onnx else "torch")
@@ -40,6 +44,9 @@ def run(args) -> dict:
     cfg = EvalConfig(backend=backend, split=args.split, steps=args.steps, hypotheses=hyps or 1, flip=not args.no_flip,
                      aggregation=args.aggregation, seed=args.seed, max_sequences=args.max_sequences,
                      cache_dir=args.cache_dir)
+    dataset = dataset_config(args)
+    if dataset.name != "motion":
+        return _run_dataset(args, cfg, source, dataset)
     if args.stream:
         from htp_edge.evaluation.streaming import evaluate_streaming
         if args.onnx or args.engine:
@@ -56,6 +63,22 @@ def run(args) -> dict:
     return report
 
 
+def _run_dataset(args, cfg, source, dataset) -> dict:
+    """D3DP's protocol on Human3.6M or MPI-INF-3DHP (per action / per test sequence)."""
+    from htp_edge.errors import HtpEdgeError
+    from htp_edge.evaluation.protocols import evaluate_dataset
+    if args.stream or args.baseline:
+        flag = "--stream" if args.stream else "--baseline"
+        raise HtpEdgeError(f"eval: {flag} scores the built-in real-motion split only. Expected --dataset motion with "
+                           f"it, got --dataset {dataset.name}. Drop {flag}.")
+    if args.onnx or args.engine:
+        cfg = _layout_from_graph(cfg, source, args)
+    report = evaluate_dataset(source, cfg, dataset, progress=not args.json and sys.stderr.isatty())
+    if not args.per_sequence and isinstance(report.get("per_sequence"), list):
+        report.pop("per_sequence")
+    return report
+
+
 def _layout_from_graph(cfg, source, args):
     """H and flip of a static graph unless given."""
     import dataclasses
@@ -67,7 +90,29 @@ def _layout_from_graph(cfg, source, args):
     return dataclasses.replace(cfg, hypotheses=hypotheses, flip=meta.flip)
 
 
+def _format_dataset(r: dict) -> str:
+    c = r.get("config", {})
+    head = (f"{r['dataset']['name']} ({r['protocol']}): {r['sequences']} sequences, {r['frames']} frames, "
+            f"{r['clips']} clips (K={c.get('steps')}, H={c.get('hypotheses')}, flip={c.get('flip')}, "
+            f"{c.get('aggregation_used')})")
+    if "per_action" in r:
+        lines = [head, f"  MPJPE {r['mpjpe_mm']:.1f} mm   P-MPJPE {r['p_mpjpe_mm']:.1f} mm   (mean over "
+                       f"{r['actions']} actions)"]
+        lines += [f"  {a:>28}: MPJPE {v['mpjpe_mm']:.1f} mm, P-MPJPE {v['p_mpjpe_mm']:.1f} mm"
+                  for a, v in r["per_action"].items()]
+    else:
+        lines = [head, f"  MPJPE {r['mpjpe_mm']:.1f} mm   PCK@150 {r['pck150_pct']:.1f} %   AUC {r['auc_pct']:.1f} %   "
+                       f"(mean over {r['sequences']} test sequences)"]
+        lines += [f"  {s:>8}: MPJPE {v['mpjpe_mm']:.1f} mm, PCK {v['pck150_pct']:.1f} %, AUC {v['auc_pct']:.1f} %"
+                  for s, v in r["per_sequence"].items()]
+    for mode, m in r.get("hypothesis_metrics", {}).items():
+        lines.append(f"  {mode:>8}: " + ", ".join(f"{k} {v:.1f}" for k, v in m.items()))
+    return "\n".join(lines)
+
+
 def format_text(r: dict) -> str:
+    if "protocol" in r:
+        return _format_dataset(r)
     if "causal" in r:
         return "\n".join([f"streaming, window {r['window']}, {r['frames']} frames scored in both modes:"]
                          + [f"  {m:>8}: MPJPE {r[m]['mpjpe_mm']:.1f} mm, P-MPJPE {r[m]['p_mpjpe_mm']:.1f} mm"

@@ -41,24 +41,27 @@ COCO_SYMMETRY = ((1, 3, 5, 7, 9, 11, 13, 15), (2, 4, 6, 8, 10, 12, 14, 16))
 H36M_SYMMETRY = (tuple(LEFT_JOINTS), tuple(RIGHT_JOINTS))
 
 
-def _load_dict(path: str | os.PathLike, key: str) -> Any:
-    """``data[key].item()`` of a VideoPose3D npz, its pickle read by the restricted unpickler.
+def load_dict(path: str | os.PathLike, key: str, what: str = "VideoPose3D file",
+              hint: str = "Use VideoPose3D's data files.") -> Any:
+    """``data[key].item()`` of a VideoPose3D/D3DP npz, its pickle read by the restricted unpickler.
 
     Only numpy arrays, dicts, lists, tuples, strings and numbers load; a member needing any other
-    global is refused (it could execute code) unless ``HTP_EDGE_TRUST_PICKLE=1``.
+    global is refused (it could execute code) unless ``HTP_EDGE_TRUST_PICKLE=1``. ``what`` names
+    the file kind in the one-line errors.
     """
     try:
         value = load_npz_member(path, key)
         item = value.item() if isinstance(value, np.ndarray) and value.shape == () else None
     except HtpEdgeError as exc:
-        raise HtpEdgeError(f"VideoPose3D file {exc}") from None
+        raise HtpEdgeError(f"{what} {exc}") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise HtpEdgeError(f"VideoPose3D file {path}: cannot read '{key}' ({exc}). Expected an npz with a "
-                           f"pickled dict under '{key}', got something else. Check the file path.") from None
+        reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise HtpEdgeError(f"{what} {path}: cannot read '{key}' ({reason}). Expected an npz with a pickled dict "
+                           f"under '{key}', got something else. {hint}") from None
     if not isinstance(item, dict):
-        raise HtpEdgeError(f"VideoPose3D file {path}: cannot read '{key}'. Expected a pickled dict under '{key}', "
+        raise HtpEdgeError(f"{what} {path}: cannot read '{key}'. Expected a pickled dict under '{key}', "
                            f"got {type(item).__name__ if item is not None else f'an array of shape {value.shape}'}. "
-                           f"Use VideoPose3D's data files.")
+                           f"{hint}")
     return item
 
 
@@ -162,9 +165,9 @@ def load_videopose3d(path_2d: str | os.PathLike, path_3d: str | os.PathLike, cam
     ``image_size`` (width, height) is used when a camera dict has no ``res_w``/``res_h``.
     ``subjects`` restricts the subjects (default: all in the 2D file).
     """
-    positions_3d = _load_dict(path_3d, "positions_3d")
-    positions_2d = _load_dict(path_2d, "positions_2d")
-    layout = layout_of(_load_dict(path_2d, "metadata"))
+    positions_3d = load_dict(path_3d, "positions_3d")
+    positions_2d = load_dict(path_2d, "positions_2d")
+    layout = layout_of(load_dict(path_2d, "metadata"))
     out = []
     for subject in subjects or list(positions_2d):
         if subject not in positions_3d or subject not in positions_2d:
@@ -174,12 +177,14 @@ def load_videopose3d(path_2d: str | os.PathLike, path_3d: str | os.PathLike, cam
             raise HtpEdgeError(f"VideoPose3D: no cameras for subject {subject!r}. Expected cameras[{subject!r}] "
                                f"as a list of dicts, got keys {sorted(cameras)}. Pass all subjects' cameras.")
         for action, views in positions_2d[subject].items():
-            out += _action(subject, action, views, positions_3d[subject].get(action), cameras, image_size,
-                           layout, source)
+            out += action_sequences(subject, action, views, positions_3d[subject].get(action), cameras,
+                                    image_size, layout, source)
     return out
 
 
-def _action(subject, action, views, pos3d, cameras, image_size, layout, source) -> list[TestSequence]:
+def action_sequences(subject: str, action: str, views, pos3d, cameras: dict | None, image_size: tuple[int, int],
+                     layout: str, source: str) -> list[TestSequence]:
+    """One sequence per camera view of ``subject``/``action`` (``views``: its 2D arrays, ``pos3d``: its 3D)."""
     where = f"{subject}/{action}"
     if pos3d is None:
         raise HtpEdgeError(f"VideoPose3D {where}: no 3D positions. Expected the action in both files, got it "

@@ -81,3 +81,23 @@ def mpjpe_without_head(pred: np.ndarray, gt: np.ndarray) -> float:
 def p_mpjpe_without_head(pred: np.ndarray, gt: np.ndarray) -> float:
     """P-MPJPE over :data:`BODY_JOINTS` (joints 9 and 10 left out)."""
     return p_mpjpe(pred, gt, BODY_JOINTS)
+
+
+# MPI-INF-3DHP's PCK/AUC joints (mpii_get_pck_auc_joint_groups: head top, neck, shoulders, elbows,
+# wrists, hips, knees, ankles) in H36M-17 order: all but the pelvis (0), spine (7) and head (9)
+PCK_JOINTS = (1, 2, 3, 4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16)
+PCK_THRESHOLD_MM = 150.0
+AUC_THRESHOLDS_MM = tuple(float(t) for t in range(0, 151, 5))  # 0:5:150
+
+
+def pck(errors_mm: np.ndarray, threshold_mm: float = PCK_THRESHOLD_MM, joints: Sequence[int] = PCK_JOINTS) -> float:
+    """Percentage of the ``joints`` of per-joint errors (..., J) below ``threshold_mm`` (strictly, as
+    MPI-INF-3DHP's ``mpii_compute_3d_pck``)."""
+    errors = np.asarray(errors_mm, dtype=np.float64)[..., list(joints)]
+    return float(100.0 * np.mean(errors < threshold_mm))
+
+
+def auc(errors_mm: np.ndarray, thresholds_mm: Sequence[float] = AUC_THRESHOLDS_MM,
+        joints: Sequence[int] = PCK_JOINTS) -> float:
+    """Area under the PCK curve: the mean PCK (%) over ``thresholds_mm`` (0, 5, ..., 150 mm)."""
+    return float(np.mean([pck(errors_mm, t, joints) for t in thresholds_mm]))
