@@ -9,14 +9,21 @@ HELP = "lift a stream of several people's 2D keypoints (.npy, JSON lines, stdin,
 
 
 def add_arguments(p) -> None:
-    p.add_argument("input", help=".npy/.npz (one person), a .jsonl file, - (stdin) or udp://HOST:PORT; JSON lines "
-                                 "are {\"t\": s, \"people\": [{\"id\": int, \"keypoints\": [[x, y, conf], ...]}]}")
+    from htp_edge.io.detectors import READERS
+    from htp_edge.pose.layouts import FORMATS
+    p.add_argument("input", help=".npy/.npz (one person), a .jsonl file, - (stdin), udp://HOST:PORT, or a detector's "
+                                 "output (AlphaPose/MMPose .json, OpenPose folder); JSON lines are {\"t\": s, "
+                                 "\"people\": [{\"id\": int, \"keypoints\": [[x, y, conf], ...]}]}")
     p.add_argument("--out", required=True, help="output .jsonl (one line per input frame) or .mcap (ROS 2 messages)")
     p.add_argument("--checkpoint", default=None, help="bundled name, .pt/.bin, .onnx or .engine (default htp-small)")
     p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"])
     p.add_argument("--width", type=argtypes.positive_float, default=1000.0, help="image width in pixels")
     p.add_argument("--height", type=argtypes.positive_float, default=1000.0, help="image height in pixels")
-    p.add_argument("--format", default="h36m", choices=["h36m", "coco"], help="keypoint layout of the input")
+    p.add_argument("--format", default=None, choices=FORMATS,
+                   help="keypoint layout of the input (default h36m; for a detector's file guessed from its joint "
+                        "count: 17 coco, 26 halpe26, 25 body25, 133 wholebody133)")
+    p.add_argument("--reader", default=None, choices=READERS,
+                   help="read INPUT as this detector's output (default: told from the file's content)")
     p.add_argument("--mode", default="causal", choices=["causal", "centred"])
     p.add_argument("--hop", type=argtypes.positive_int, default=1)
     p.add_argument("--max-tracks", type=argtypes.positive_int, default=8)
@@ -61,14 +68,16 @@ def _plot(recent, path, args) -> None:
     import numpy as np
 
     from htp_edge.pose.inputs import to_h36m
+    from htp_edge.pose.layouts import get_layout
     from htp_edge.viz import animate
     ids = sorted({tid for people, _ in recent for tid in people})
     kp = {tid: np.full((len(recent), 17, 2), np.nan) for tid in ids}
     p3 = {tid: np.full((len(recent), 17, 3), np.nan) for tid in ids}
+    joints = get_layout(args.format).num_joints
     for f, (people, poses) in enumerate(recent):
         for tid, xy in people.items():
-            if xy.shape == (17, 2):
-                kp[tid][f] = to_h36m(xy[None], np.ones((1, 17), np.float32), args.format)[0][0]
+            if xy.shape == (joints, 2):
+                kp[tid][f] = to_h36m(xy[None], np.ones((1, joints), np.float32), args.format)[0][0]
         for tid, pose in poses.items():
             p3[tid][f] = pose
     keep = [tid for tid in ids if np.isfinite(p3[tid]).any()]
@@ -106,7 +115,8 @@ def run(args) -> dict:
         raise HtpEdgeError(f"stream: --plot must be a .gif or .png file, got {args.plot!r}.")
     staging = ArtifactSet([out, plot], inputs=[args.input] if args.input != "-" and "://" not in args.input else [],
                           what="stream")
-    frames = open_source(args.input, fps=args.fps, idle_timeout=args.idle_timeout)
+    frames = open_source(args.input, fps=args.fps, idle_timeout=args.idle_timeout, reader=args.reader)
+    args.format = _resolve_format(args, frames)
     lifter, small, source, backend = _open_lifter(args)
     multi = MultiStreamLifter(lifter, args.width, args.height, max_tracks=args.max_tracks, hop=args.hop,
                               mode=args.mode, format=args.format, track_timeout=args.track_timeout, small=small)
@@ -161,4 +171,16 @@ def run(args) -> dict:
             "clips_per_call": lifter.config.clips_per_call, "seconds": seconds,
             "poses_per_s": counts["poses_out"] / seconds if seconds > 0 else 0.0,
             "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "n": lat["n"]} if lat else None,
-            "stopped": stopped, "dropped_tracks": len(multi.dropped), "plot": str(plot) if plot else None}
+            "stopped": stopped, "dropped_tracks": len(multi.dropped), "plot": str(plot) if plot else None,
+            "format": args.format}
+
+
+def _resolve_format(args, frames) -> str:
+    """--format, else for a detector's file the layout of its joint count, else h36m."""
+    if args.format is not None:
+        return args.format
+    detections = getattr(frames, "detections", None)
+    if detections is None or not detections.num_joints:
+        return "h36m"
+    from htp_edge.pose.layouts import guess_format
+    return guess_format(detections.num_joints)

@@ -128,6 +128,9 @@ def read_detections(path, reader: str | None = None) -> Detections:
             raise HtpEdgeError(f"detector file {path.name}: cannot tell which detector wrote it. Expected {EXPECTED}, "
                                f"got {_describe(doc)}. Pass --reader if it is one of {', '.join(READERS)}.")
         reader = found
+    elif found not in (None, reader):
+        raise HtpEdgeError(f"{reader} reader: {path.name} holds {found} output, not {reader}. Expected --reader "
+                           f"{found}, or no --reader to tell it from the file.")
     return _PARSERS[reader](doc, path.name)
 
 

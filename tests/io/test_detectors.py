@@ -110,8 +110,11 @@ def test_bad_reader_and_folders(tmp_path):
     with pytest.raises(HtpEdgeError, match="is a folder"):
         read_detections(tmp_path, reader="alphapose")
     path = write_openpose(tmp_path / "op", "body25") / "video_000000000000_keypoints.json"
-    with pytest.raises(HtpEdgeError, match="alphapose file .*expected a list of detections"):
+    with pytest.raises(HtpEdgeError, match="alphapose reader: .* holds openpose output, not alphapose"):
         read_detections(path, reader="alphapose")
+    (tmp_path / "odd.json").write_text('{"x": 1}')
+    with pytest.raises(HtpEdgeError, match="alphapose file odd.json: expected a list of detections"):
+        read_detections(tmp_path / "odd.json", reader="alphapose")
 
 
 def test_stream_sources_tell_detector_files_from_json_lines(tmp_path):
