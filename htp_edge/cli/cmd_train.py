@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
                         "and schedule continue from its weights (use another --seed for new batches)")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
     p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
+    from htp_edge.data.datasets import add_dataset_arguments
+    add_dataset_arguments(p)
 
 
 def run(args) -> dict:
@@ -54,11 +56,19 @@ def run(args) -> dict:
         default, part_mix_prob=args.part_mix,
         rotation_prob=default.rotation_prob if args.limb_rotation > 0 else 0.0, rotation_deg=args.limb_rotation,
         tilt_prob=default.tilt_prob if args.tilt > 0 else 0.0, tilt_deg=args.tilt)
-    batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment,
-                             workers=args.workers)
+    from htp_edge.data.datasets import dataset_config
+    from htp_edge.train.data import dataset_batches
+    dataset = dataset_config(args)
+    data_record = {"augment": dataclasses.asdict(augment), "workers": args.workers}
+    if dataset.name == "motion":
+        batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment,
+                                 workers=args.workers)
+    else:  # D3DP's examples: the data's own 2D, no synthetic augmentation
+        batches = dataset_batches(dataset, preset(args.model).frames, cfg.batch_size, workers=args.workers)
+        data_record["dataset"] = dataset.describe()
     evaluate = None if args.no_eval else _evaluator(args)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
-                   evaluate=evaluate, data_record={"augment": dataclasses.asdict(augment), "workers": args.workers},
+                   evaluate=evaluate, data_record=data_record,
                    init=args.init)
     result.setdefault("val_mpjpe_mm", None)
     return result
@@ -66,8 +76,14 @@ def run(args) -> dict:
 
 def _evaluator(args):
     def evaluate(path):
+        from htp_edge.data.datasets import dataset_config
         from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source
-        report = evaluate_source(str(path), EvalConfig(backend="torch", cache_dir=args.cache_dir))
+        from htp_edge.evaluation.protocols import evaluate_dataset
+        dataset = dataset_config(args)
+        if dataset.name == "motion":
+            report = evaluate_source(str(path), EvalConfig(backend="torch", cache_dir=args.cache_dir))
+        else:  # the dataset's test subjects, D3DP's protocol
+            report = evaluate_dataset(str(path), EvalConfig(backend="torch"), dataset)
         return {"val_mpjpe_mm": report["mpjpe_mm"], "val_p_mpjpe_mm": report["p_mpjpe_mm"],
                 "val_note": "test split (no model selection on it)"}
     return evaluate

@@ -1,4 +1,5 @@
-"""Training batches from the real-motion train split (numpy; prepares the cache if needed).
+"""Training batches from the real-motion train split (numpy; prepares the cache if needed) or from an
+outside dataset's training subjects (:func:`dataset_batches`).
 
 The streams are checkpointable: ``state()`` is their position (plain ints and strings, so it
 survives ``torch.load(weights_only=True)``) and ``restore(state)`` continues from it, so a
@@ -29,13 +30,32 @@ def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, w
     prepare_motion(cache_dir=cache_dir)
     clips = load_motion(cache_dir)
     config = SamplerConfig(frames=frames, batch_size=batch_size, augment=augment or AugmentConfig())
+    return _stream_factory(functools.partial(_sampler, clips, config), workers,
+                           [c.num_frames for c in clips if c.split == "train"])
 
+
+def dataset_batches(dataset, frames: int, batch_size: int, workers: int = 0):
+    """A ``batches(rng)`` factory over the training subjects of ``dataset`` (a
+    :class:`htp_edge.data.datasets.DatasetConfig` naming h36m or 3dhp): D3DP's examples
+    (:class:`htp_edge.data.recording_sampler.RecordingSampler`), streams as in :func:`motion_batches`."""
+    from htp_edge.data.datasets import open_recordings
+    from htp_edge.data.sampler import SamplerConfig
+    if workers < 0:
+        raise HtpEdgeError(f"train: workers must be >= 0, got {workers}.")
+    recordings = open_recordings(dataset, "train")
+    config = SamplerConfig(frames=frames, batch_size=batch_size)
+    return _stream_factory(functools.partial(_recording_sampler, recordings, config), workers,
+                           [r.num_frames for r in recordings])
+
+
+def _stream_factory(make_sampler, workers: int, lengths):
     def batches(rng: np.random.Generator):
         seed = int(rng.integers(2 ** 31))
         if workers == 0:
-            return SamplerStream(clips, config, seed)
-        return WorkerStream(clips, config, seed, workers)
+            return SamplerStream(make_sampler, seed)
+        return WorkerStream(make_sampler, seed, workers)
 
+    batches.sequence_lengths = tuple(int(n) for n in lengths)  # frames per training sequence (D3DP's epoch)
     return batches
 
 
@@ -54,6 +74,11 @@ def _sampler(clips, config, seed: int):
     return TrainSampler(clips, config, seed=seed, split="train")
 
 
+def _recording_sampler(recordings, config, seed: int):
+    from htp_edge.data.recording_sampler import RecordingSampler
+    return RecordingSampler(recordings, config, seed=seed)
+
+
 def _worker_seed(seed: int, worker: int) -> int:
     return int(np.random.SeedSequence([seed, worker]).generate_state(1)[0])
 
@@ -66,10 +91,10 @@ class SamplerStream:
 
     kind = "in-process"
 
-    def __init__(self, clips, config, seed: int) -> None:
+    def __init__(self, make_sampler, seed: int) -> None:
         self.seed, self.consumed = int(seed), 0
-        self._sampler = _sampler(clips, config, self.seed)
-        self._clips, self._config = clips, config
+        self._make = make_sampler  # seed -> sampler with .sample() and .rng
+        self._sampler = make_sampler(self.seed)
 
     def __iter__(self):
         return self
@@ -86,7 +111,7 @@ class SamplerStream:
     def restore(self, state: dict) -> None:
         _check_kind(state, self.kind, 0)
         self.seed, self.consumed = int(state["seed"]), int(state["consumed"])
-        self._sampler = _sampler(self._clips, self._config, self.seed)
+        self._sampler = self._make(self.seed)
         set_generator_state(self._sampler.rng, state["sampler"])
 
     def close(self) -> None:
@@ -105,10 +130,10 @@ class WorkerStream:
 
     kind = "workers"
 
-    def __init__(self, clips, config, seed: int, workers: int) -> None:
+    def __init__(self, make_sampler, seed: int, workers: int) -> None:
         self.seed, self.workers, self.consumed = int(seed), int(workers), 0
         self._states: list[str] = [""] * self.workers  # "" = not drawn from yet: starts from its seed
-        self._clips, self._config = clips, config
+        self._make = make_sampler  # picklable: seed -> sampler
         self._iter = None
 
     def __iter__(self):
@@ -129,7 +154,7 @@ class WorkerStream:
     def _start(self):
         import torch
         import torch.utils.data as tud
-        dataset = _worker_dataset(self._clips, self._config, self.seed, self.workers, self.consumed % self.workers,
+        dataset = _worker_dataset(self._make, self.seed, self.workers, self.consumed % self.workers,
                                  list(self._states))
         loader = tud.DataLoader(dataset, batch_size=None, num_workers=self.workers, prefetch_factor=4,
                                 generator=torch.Generator().manual_seed(self.seed))
@@ -161,10 +186,10 @@ def _check_kind(state: dict, kind: str, workers: int) -> None:
                            f"--workers {saved} to resume it, got {workers}.")
 
 
-def _worker_dataset(clips, config, seed: int, workers: int, offset: int, states: list[str]):
+def _worker_dataset(make_sampler, seed: int, workers: int, offset: int, states: list[str]):
     """One infinite sampler per DataLoader worker: worker ``id`` plays stream worker ``(id + offset) %
     workers`` from its saved state (or its seed), yielding (x2d, x3d, worker, state after the batch)."""
-    args = (clips, config, seed, workers, offset, states)
+    args = (make_sampler, seed, workers, offset, states)
     return _dataset_class()(*args)
 
 
@@ -180,9 +205,9 @@ def _dataset_class():
             return _worker_dataset, self.args
 
         def __iter__(self):
-            clips, config, seed, workers, offset, states = self.args
+            make_sampler, seed, workers, offset, states = self.args
             worker = (tud.get_worker_info().id + offset) % workers
-            sampler = _sampler(clips, config, _worker_seed(seed, worker))
+            sampler = make_sampler(_worker_seed(seed, worker))
             if states[worker]:
                 set_generator_state(sampler.rng, states[worker])
             while True:
