@@ -12,7 +12,8 @@ def add_arguments(p) -> None:
                                      "or a checkpoint name/path")
     src.add_argument("--onnx", help="an .onnx exported by htp-edge export")
     src.add_argument("--engine", help="a TensorRT .engine built by htp-edge build")
-    p.add_argument("--backend", required=True, choices=["torch", "onnxruntime", "tensorrt"])
+    from htp_edge.runtime.backends import backend_names
+    p.add_argument("--backend", required=True, choices=backend_names())
     p.add_argument("--frames", type=argtypes.frames, default=None,
                    help="receptive field F for --model (default: the preset's)")
     p.add_argument("--steps", type=argtypes.steps, default=1, help="DDIM steps K")
@@ -52,7 +53,7 @@ def run(args) -> dict:
 def _open(args, cfg):
     """A Lifter for the source, its MACs per pass and a label."""
     from htp_edge.runtime.lifter import Lifter
-    opts = {"threads": cfg.threads} if cfg.threads and args.backend in ("onnxruntime", "torch") else {}
+    opts = {"threads": cfg.threads} if cfg.threads and args.backend in ("onnxruntime", "openvino", "torch") else {}
     if args.model:
         source = _model_source(args, cfg)
         lifter = Lifter.load(source, backend=args.backend, steps=cfg.steps, hypotheses=cfg.hypotheses,

@@ -24,7 +24,7 @@ from htp_edge.artifacts.naming import (
     planner_onnx,
 )
 from htp_edge.errors import HtpEdgeError
-from htp_edge.runtime.backends import Runner, make_runner
+from htp_edge.runtime.backends import ONNX_BACKENDS, Runner, make_runner
 
 # The workstation half's opener of checkpoints (torch): (name, backend, layout, **options) -> GraphSet
 CHECKPOINT_OPENER = "htp_edge.export.runtime_graphs:open_checkpoint"
@@ -53,8 +53,9 @@ class GraphSet:
 def from_onnx(path: Path, backend: str, **options) -> GraphSet:
     from htp_edge.artifacts.onnx_meta import read_graph_meta
     from htp_edge.runtime.backends import runner_class
-    if backend != "onnxruntime":
-        raise HtpEdgeError(f"backend: an .onnx file runs on the onnxruntime backend. Expected --backend onnxruntime "
+    if backend not in ONNX_BACKENDS:
+        raise HtpEdgeError(f"backend: an .onnx file runs on the {' or '.join(ONNX_BACKENDS)} backend. Expected "
+                           f"--backend onnxruntime "
                            f"(or build an engine: htp-edge build --onnx {path} --out FILE.engine), got {backend!r}.")
     meta = read_graph_meta(path)
     planner = None
@@ -64,8 +65,8 @@ def from_onnx(path: Path, backend: str, **options) -> GraphSet:
             raise HtpEdgeError(f"onnx: {path.name} needs its TCEP planner graph {ppath.name} beside it. "
                                f"Re-export with `htp-edge export`.")
         _check_planner(meta, ppath, path)
-        planner = make_runner("onnxruntime", ppath, **runner_class("onnxruntime").companion_options(options))
-    return GraphSet(make_runner("onnxruntime", path, **options), planner, meta, str(path))
+        planner = make_runner(backend, ppath, **runner_class(backend).companion_options(options))  # fewer threads
+    return GraphSet(make_runner(backend, path, **options), planner, meta, str(path))
 
 
 def _check_planner(meta: GraphMeta, planner_path: Path, graph_path: Path) -> None:
@@ -100,11 +101,11 @@ def from_engine(path: Path, backend: str, **options) -> GraphSet:
 
 def from_checkpoint(name: str, backend: str, layout: GraphLayout, **options) -> GraphSet:
     """A bundled name in a shipped layout runs from the package's ONNX; anything else needs torch."""
-    if backend == "onnxruntime" and name in BUNDLED:
+    if backend in ONNX_BACKENDS and name in BUNDLED:
         shipped = bundled_onnx(name, layout)
         if shipped.is_file():
             return from_onnx(shipped, backend, **options)
-    if backend not in ("torch", "onnxruntime"):
+    if backend not in ("torch", *ONNX_BACKENDS):
         raise HtpEdgeError(f"backend: a checkpoint runs on torch or onnxruntime. For TensorRT export and build an "
                            f"engine first (htp-edge export / htp-edge build), got --backend {backend!r}.")
     try:

@@ -14,9 +14,13 @@ from htp_edge.runtime.backends.base import Runner
 # backend name -> "module:Class"; the class takes (artifact, **options)
 _REGISTRY: dict[str, str] = {
     "onnxruntime": "htp_edge.runtime.backends.onnxruntime_backend:OnnxRuntimeRunner",
+    "openvino": "htp_edge.runtime.backends.openvino_backend:OpenVinoRunner",
     "tensorrt": "htp_edge.runtime.backends.tensorrt_backend:TensorRTRunner",
     "torch": "htp_edge.runtime.backends.torch_backend:TorchRunner",
 }
+
+# backends that run .onnx files (the others: tensorrt runs engines, torch runs checkpoints)
+ONNX_BACKENDS: tuple[str, ...] = ("onnxruntime", "openvino")
 
 
 def register_backend(name: str, target: str) -> None:
@@ -41,4 +45,4 @@ def make_runner(name: str, artifact, **options) -> Runner:
     return runner_class(name)(artifact, **options)
 
 
-__all__ = ["Runner", "TensorSpec", "register_backend", "backend_names", "runner_class", "make_runner"]
+__all__ = ["Runner", "TensorSpec", "ONNX_BACKENDS", "register_backend", "backend_names", "runner_class", "make_runner"]
