@@ -129,7 +129,7 @@ def mpi3dhp_report(items, hypotheses: int) -> dict:
     """The MPI-INF-3DHP protocol: one row per test sequence, unweighted means over them."""
     rows = {}
     for item in items:
-        rows[item.recording.name] = mpi3dhp_row(item, hypotheses)
+        rows[item.recording.subject] = mpi3dhp_row(item, hypotheses)
     keys = ("mpjpe_mm", "p_mpjpe_mm", "pck150_pct", "auc_pct")
     out = {k: float(np.mean([r[k] for r in rows.values()])) for k in keys}
     out.update(frames=sum(r["frames"] for r in rows.values()), clips=sum(r["clips"] for r in rows.values()),

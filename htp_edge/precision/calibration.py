@@ -1,6 +1,7 @@
 """The INT8 calibration set: real inputs the denoiser actually sees (numpy + the runtime).
 
-Clips come from the real-motion *train* split (random virtual cameras, detector-like noise);
+Clips come from the real-motion *train* split (random virtual cameras, detector-like noise), or
+from an outside dataset's training subjects (``dataset=``: its own 2D, F-frame windows);
 the noisy poses x_t are recorded at every DDIM step while the FP32 graph samples, so the
 activation ranges match deployment rather than random noise. The set is stored as one .npz
 (feeds stacked per input) with its sha256, which goes into the quantized model's metadata.
@@ -53,16 +54,22 @@ class _Recorder:
         return self.runner.infer(feed)
 
 
-def train_clips(frames: int, recipe: CalibrationRecipe, cache_dir=None) -> np.ndarray:
-    """(clips, F, 17, 2) normalised 2D clips from the recipe's split."""
+def train_clips(frames: int, recipe: CalibrationRecipe, cache_dir=None, dataset=None) -> np.ndarray:
+    """(clips, F, 17, 2) normalised 2D clips from the recipe's split (of ``dataset``, a
+    :class:`htp_edge.data.datasets.DatasetConfig`, when it names h36m or 3dhp)."""
     from htp_edge.data import SamplerConfig, TrainSampler, load_motion, prepare_motion
+    if dataset is not None and dataset.name != "motion":
+        from htp_edge.data.datasets import open_recordings
+        from htp_edge.data.recording_sampler import RecordingSampler
+        config = SamplerConfig(frames=frames, batch_size=recipe.clips, mirror_prob=0.0)
+        return RecordingSampler(open_recordings(dataset, recipe.split), config, seed=recipe.seed).sample().kp2d
     prepare_motion(cache_dir=cache_dir, progress=False)
     sampler = TrainSampler(load_motion(cache_dir), SamplerConfig(frames=frames, batch_size=recipe.clips),
                            seed=recipe.seed, split=recipe.split)
     return sampler.sample().kp2d
 
 
-def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None) -> list[dict[str, np.ndarray]]:
+def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None, dataset=None) -> list[dict[str, np.ndarray]]:
     """Run the FP32 graph's sampler over the recipe's clips, recording every denoiser feed."""
     from htp_edge.runtime.lifter import Lifter
     lifter = Lifter.load(onnx_path, backend="onnxruntime", steps=recipe.steps, seed=recipe.seed)
@@ -71,7 +78,7 @@ def record_feeds(onnx_path, recipe: CalibrationRecipe, cache_dir=None) -> list[d
                            "denoiser graph, or pass --calibration with a recorded .npz.")
     rec = _Recorder(lifter.graphs.denoiser)
     lifter.graphs.denoiser = rec
-    lifter.lift_clips(train_clips(lifter.frames, recipe, cache_dir))
+    lifter.lift_clips(train_clips(lifter.frames, recipe, cache_dir, dataset))
     return rec.feeds
 
 
@@ -95,8 +102,9 @@ def load_feeds(path) -> list[dict[str, np.ndarray]]:
     return [{k: data[k][i] for k in data.files} for i in range(n)]
 
 
-def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir=None):
-    """Feeds for ``onnx_path`` from ``source`` (a recipe .json, a recorded .npz, or the default recipe).
+def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir=None, dataset=None):
+    """Feeds for ``onnx_path`` from ``source`` (a recipe .json, a recorded .npz, or the default recipe),
+    recorded on ``dataset``'s clips when it names h36m or 3dhp.
 
     Returns (feeds, sha256, description dict).
     """
@@ -105,11 +113,22 @@ def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir
         feeds = load_feeds(source)
         return feeds, sha256_arrays(feeds), {"source": str(source)}
     recipe = CalibrationRecipe.from_file(source) if source else _default_recipe()
-    feeds = record_feeds(onnx_path, recipe, cache_dir)
+    feeds = record_feeds(onnx_path, recipe, cache_dir, dataset)
     from htp_edge.artifacts.naming import calibration_set as calibration_name
     out = Path(out_dir) / calibration_name(onnx_path, recipe.seed)
+    if dataset is not None and dataset.name != "motion":
+        out = out.with_name(f"{out.stem}_{dataset.name}{out.suffix}")
     sha = save_feeds(feeds, out)
-    return feeds, sha, {"recipe": asdict(recipe), "saved": str(out), "feeds": len(feeds)}
+    desc = {"recipe": asdict(recipe), "saved": str(out), "feeds": len(feeds)}
+    if dataset is not None and dataset.name != "motion":
+        desc["dataset"] = dataset.describe()
+    return feeds, sha, desc
+
+
+def heldout_feeds(onnx_path, dataset, clips: int = 4, steps: int = 2, seed: int = 7) -> list[dict[str, np.ndarray]]:
+    """Denoiser feeds on ``dataset``'s *test* subjects (for comparing a quantised graph with FP32)."""
+    recipe = CalibrationRecipe(split="test", clips=clips, steps=steps, seed=seed)
+    return record_feeds(onnx_path, recipe, dataset=dataset)
 
 
 def _default_recipe() -> CalibrationRecipe:
