@@ -312,28 +312,18 @@ def open_peers(case: Case, names, threads: int, log=print) -> tuple[list[Peer], 
 
 # -- parity -------------------------------------------------------------------------------------
 def parity(outputs: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> dict:
-    """Outputs vs bare ORT's with the FP32 tolerances: max |diff| of floats, agreement of indices."""
-    from htp_edge.tolerances import agreement, tolerance
-    report = {"ok": True, "max_abs_diff": 0.0, "index_agreement": None, "outputs": {}}
-    for name, ref in reference.items():
-        if name not in outputs:
-            report["ok"] = False
-            report["outputs"][name] = "missing"
-            continue
-        got, ref = np.asarray(outputs[name]), np.asarray(ref)
-        is_index = ref.dtype.kind in "iub"
-        ok = tolerance("fp32", name, is_index=is_index).passes(got, ref)
-        report["ok"] = report["ok"] and ok
-        if is_index:
-            agree = agreement(got, ref) if got.shape == ref.shape else 0.0
-            report["index_agreement"] = min(agree, report["index_agreement"] if report["index_agreement"] is not
-                                            None else 1.0)
-            report["outputs"][name] = {"ok": ok, "agreement": agree}
-        else:
-            diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.shape == ref.shape else float("inf")
-            report["max_abs_diff"] = max(report["max_abs_diff"], diff)
-            report["outputs"][name] = {"ok": ok, "max_abs_diff": diff}
-    return report
+    """Outputs vs bare ORT's with the FP32 tolerances (htp_edge.runtime.compare, the one comparator):
+    max |diff| over float outputs, smallest agreement over index outputs."""
+    from htp_edge.errors import HtpEdgeError
+    from htp_edge.runtime.compare import compare_outputs
+    try:
+        rep = compare_outputs(reference, outputs, "fp32")
+    except HtpEdgeError as exc:  # an output missing or of another shape
+        return {"ok": False, "max_abs_diff": float("inf"), "index_agreement": None, "error": str(exc)}
+    floats = [o.max_abs for o in rep.outputs if o.agreement is None]
+    indices = [o.agreement for o in rep.outputs if o.agreement is not None]
+    return {"ok": rep.ok, "max_abs_diff": max(floats, default=0.0), "index_agreement": min(indices, default=None),
+            "outputs": rep.to_json()["outputs"]}
 
 
 # -- timing -------------------------------------------------------------------------------------
