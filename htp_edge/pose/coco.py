@@ -28,6 +28,7 @@ HEAD_EXTRAPOLATION = 0.5
 # H36M joints copied directly from a COCO joint.
 DIRECT_FROM_COCO = {1: 12, 2: 14, 3: 16, 4: 11, 5: 13, 6: 15, 9: 0, 11: 5, 12: 7, 13: 9, 14: 6, 15: 8, 16: 10}
 FACE_JOINTS = (1, 2, 3, 4)  # eyes and ears
+_DST, _SRC = list(DIRECT_FROM_COCO), list(DIRECT_FROM_COCO.values())
 
 
 def coco_to_h36m(kp: np.ndarray) -> np.ndarray:
@@ -48,8 +49,7 @@ def body_to_h36m(kp: np.ndarray, pelvis=None, thorax=None, head=None) -> np.ndar
     full = with_confidence(kp)  # (..., 17, 3) float64
     xy, conf = full[..., :2], full[..., 2]
     out = np.zeros(full.shape, dtype=np.float64)
-    for h36m, coco in DIRECT_FROM_COCO.items():
-        out[..., h36m, :] = full[..., coco, :]
+    out[..., _DST, :] = full[..., _SRC, :]
     pelvis_p = _own(pelvis, channels, 0.5 * (xy[..., 11, :] + xy[..., 12, :]), np.minimum(conf[..., 11], conf[..., 12]))
     thorax_p = _own(thorax, channels, 0.5 * (xy[..., 5, :] + xy[..., 6, :]), np.minimum(conf[..., 5], conf[..., 6]))
     face, face_c = xy[..., FACE_JOINTS, :].mean(axis=-2), conf[..., FACE_JOINTS].min(axis=-1)
