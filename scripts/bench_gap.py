@@ -23,16 +23,21 @@ def main(argv=None) -> int:
     p.add_argument("--iters", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--settle-ms", type=float, default=10.0, help="pause between contenders")
-    p.add_argument("--threads", type=int, default=0, help="denoiser intra-op threads (0: ONNX Runtime's default)")
-    p.add_argument("--spinning", choices=["default", "on", "off"], default="default",
-                   help="denoiser spinning policy of the runtime variant")
+    p.add_argument("--threads", type=int, nargs="+", default=[0],
+                   help="denoiser intra-op threads (0: ONNX Runtime's default); several: one variant each")
+    p.add_argument("--spinning", choices=["default", "on", "off"], nargs="+", default=["default"],
+                   help="denoiser spinning policy; several: one variant each")
     p.add_argument("--no-legacy", action="store_true", help="skip the ONNX Runtime-defaults variant")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from htp_edge.bench.gap import GapConfig, measure_gap
     from htp_edge.runtime.lifter import Lifter
-    spin = {"default": None, "on": True, "off": False}[args.spinning]
-    lifters = {"runtime": Lifter.load(args.onnx, threads=args.threads, spinning=spin)}
+    spins = {"default": None, "on": True, "off": False}
+    lifters = {}
+    for threads in args.threads:
+        for spin in args.spinning:
+            name = "runtime" if len(args.threads) * len(args.spinning) == 1 else f"t{threads or 'def'}-spin-{spin}"
+            lifters[name] = Lifter.load(args.onnx, threads=threads, spinning=spins[spin])
     if not args.no_legacy:
         legacy = Lifter.load(args.onnx)
         if legacy.graphs.planner is not None:  # the planner with the denoiser's (default) options
@@ -47,10 +52,10 @@ def main(argv=None) -> int:
         print(json.dumps(report))
         return 0
     print(f"{args.onnx}: {args.iters} iterations, alternated; bare session.run p50 {report['bare']['p50_ms']:.2f} ms")
-    print(f"  {'variant':<10}{'denoise p50':>13}{'vs bare':>9}{'lift total p50':>16}{'vs bare':>9}{'max |diff|':>12}")
+    print(f"  {'variant':<18}{'denoise p50':>13}{'vs bare':>9}{'lift total p50':>16}{'vs bare':>9}{'max |diff|':>12}")
     for name in lifters:
         r = report[name]
-        print(f"  {name:<10}{r['denoise_p50_ms']:>10.2f} ms{r['denoise_vs_bare']:>8.2f}x"
+        print(f"  {name:<18}{r['denoise_p50_ms']:>10.2f} ms{r['denoise_vs_bare']:>8.2f}x"
               f"{r['total_p50_ms']:>13.2f} ms{r['total_vs_bare']:>8.2f}x{r['max_abs_diff_vs_bare']:>12.1e}")
     return 0
 

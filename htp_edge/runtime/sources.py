@@ -28,6 +28,8 @@ from htp_edge.runtime.backends import ONNX_BACKENDS, Runner, make_runner
 
 # The workstation half's opener of checkpoints (torch): (name, backend, layout, **options) -> GraphSet
 CHECKPOINT_OPENER = "htp_edge.export.runtime_graphs:open_checkpoint"
+# The workstation half's writer of CPU companions (onnx): (graph path, out path) -> report
+CPU_GRAPH_WRITER = "htp_edge.export.cpu_fusion:write_cpu_graph"
 
 
 @dataclass
@@ -50,9 +52,13 @@ class GraphSet:
                 r.deactivate()
 
 
-def from_onnx(path: Path, backend: str, **options) -> GraphSet:
+def from_onnx(path: Path, backend: str, cpu_graph: bool | None = None, **options) -> GraphSet:
+    """``cpu_graph`` (ONNX Runtime on the CPU only): None runs ``x.cpu.onnx`` when one made from
+    this graph is present, True also makes it (needs onnx), False never uses it."""
     from htp_edge.artifacts.onnx_meta import read_graph_meta
     from htp_edge.runtime.backends import runner_class
+    if backend == "onnxruntime" and cpu_graph is not False and _cpu_only(options):
+        path = pick_cpu_graph(Path(path), make=bool(cpu_graph))
     if backend not in ONNX_BACKENDS:
         raise HtpEdgeError(f"backend: an .onnx file runs on the {' or '.join(ONNX_BACKENDS)} backend. Expected "
                            f"--backend onnxruntime "
@@ -67,6 +73,49 @@ def from_onnx(path: Path, backend: str, **options) -> GraphSet:
         _check_planner(meta, ppath, path)
         planner = make_runner(backend, ppath, **runner_class(backend).companion_options(options))  # fewer threads
     return GraphSet(make_runner(backend, path, **options), planner, meta, str(path))
+
+
+def cpu_onnx(onnx_path) -> Path:
+    """The CPU-only companion of a graph, beside it: ``x.onnx`` -> ``x.cpu.onnx`` (fused attention,
+    ONNX Runtime contrib ops: not for TensorRT)."""
+    return Path(onnx_path).with_suffix(".cpu.onnx")
+
+
+def cached_cpu_onnx(onnx_path) -> Path:
+    """Where a CPU companion is made when the graph's folder is not ours (the package's)."""
+    from htp_edge.artifacts.cache import default_cache_dir
+    return default_cache_dir() / "cpu" / cpu_onnx(Path(onnx_path).name).name
+
+
+def pick_cpu_graph(path: Path, make: bool = False) -> Path:
+    """The CPU companion made from ``path`` (beside it, else in the cache) or ``path`` itself;
+    with ``make``, a missing or stale one is written into the cache first."""
+    from htp_edge.artifacts.files import sha256_file
+    from htp_edge.artifacts.onnx_meta import read_graph_meta
+    if path.name.endswith(".cpu.onnx"):
+        return path
+    source_sha = None
+    for cand in (cpu_onnx(path), cached_cpu_onnx(path)):
+        if cand.is_file():
+            source_sha = source_sha or sha256_file(path)
+            if read_graph_meta(cand).origin.get("cpu_graph", {}).get("source_sha256") == source_sha:
+                return cand
+    if not make:
+        return path
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise HtpEdgeError(f"cpu graph: making {cpu_onnx(path).name} needs the onnx package. Expected onnx "
+                           f"installed (or run `htp-edge export --target cpu` on a workstation), got none.") from None
+    module, func = CPU_GRAPH_WRITER.split(":")
+    out = cached_cpu_onnx(path)
+    getattr(importlib.import_module(module), func)(path, out)
+    return out
+
+
+def _cpu_only(options: dict) -> bool:
+    from htp_edge.runtime.backends.onnxruntime_backend import resolved_providers
+    return resolved_providers(options.get("providers")) == ["CPUExecutionProvider"]
 
 
 def _check_planner(meta: GraphMeta, planner_path: Path, graph_path: Path) -> None:

@@ -108,7 +108,7 @@ class OnnxRuntimeRunner(Runner):
     def activate(self) -> None:
         ort = import_onnxruntime()
         opts = self.config.session_options(ort)
-        providers = list(self.providers or default_providers(ort))
+        providers = resolved_providers(self.providers)
         src = str(self.artifact) if isinstance(self.artifact, (str, Path)) else self.artifact
         try:
             self.session = ort.InferenceSession(src, sess_options=opts, providers=providers)
@@ -174,6 +174,11 @@ class _Binding:
             self.io.bind_output(name, "cpu", 0, array.dtype, array.shape, array.ctypes.data)
         self.session.run_with_iobinding(self.io)
         return outs
+
+
+def resolved_providers(providers: Sequence[str] | None) -> list[str]:
+    """The providers a runner given ``providers`` (None: the defaults) will ask for."""
+    return list(providers or default_providers(import_onnxruntime()))
 
 
 def default_providers(ort) -> list[str]:

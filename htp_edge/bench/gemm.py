@@ -1,0 +1,113 @@
+"""This machine's FP32 GEMM rate beside a graph's achieved rate, measured alternately.
+
+Three rates in GMAC/s, each iteration timing all three one after the other (medians over
+iterations, so a noisy, shared machine loads them alike):
+
+* ``square``: numpy/BLAS on one n x n x n product (the CPU's GEMM rate on a friendly shape);
+* ``model_shapes``: numpy/BLAS on exactly the matrix products the graph runs (shapes from ONNX
+  Runtime's profile; a (..., M, K) @ (K, N) product with a constant right operand is run as
+  one (prod(...) * M, K) @ (K, N) GEMM, as ONNX Runtime does; batched products stay batched);
+* ``graph``: the graph's multiply-accumulates over one ``session.run``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from math import prod
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from htp_edge.bench.profile import MATMUL_OPS, NodeTime
+from htp_edge.errors import HtpEdgeError
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """One product: ``batch`` independent (m, k) @ (k, n) GEMMs."""
+
+    batch: int
+    m: int
+    k: int
+    n: int
+
+    @property
+    def macs(self) -> int:
+        return self.batch * self.m * self.k * self.n
+
+
+def gemm_shapes(nodes: Sequence[NodeTime]) -> list[GemmShape]:
+    """The matrix products of a profiled graph as GEMM shapes (float products only)."""
+    out = []
+    for node in nodes:
+        if node.op not in MATMUL_OPS or not node.macs or len(node.inputs) < 2:
+            continue
+        a, b = node.inputs[0], node.inputs[1]
+        k = a[-1]
+        if len(b) == 2:  # (..., M, K) @ weights: one GEMM over all leading rows
+            rows = prod(a) // k
+            out.append(GemmShape(1, rows, k, node.macs // (rows * k)))
+        else:  # batched activations @ activations
+            batch = prod(a[:-2])
+            out.append(GemmShape(batch, a[-2], k, node.macs // (batch * a[-2] * k)))
+    return out
+
+
+class _Operands:
+    """Random float32 operands of each shape, made once."""
+
+    def __init__(self, shapes: Sequence[GemmShape], seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.pairs = [(rng.standard_normal((s.batch, s.m, s.k) if s.batch > 1 else (s.m, s.k), dtype=np.float32),
+                       rng.standard_normal((s.batch, s.k, s.n) if s.batch > 1 else (s.k, s.n), dtype=np.float32))
+                      for s in shapes]
+        self.macs = sum(s.macs for s in shapes)
+
+    def run(self) -> float:
+        t0 = time.perf_counter()
+        for a, b in self.pairs:
+            np.matmul(a, b)
+        return time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class GemmRateConfig:
+    iters: int = 30
+    warmup: int = 3
+    square: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.iters < 1 or self.warmup < 0 or self.square < 16:
+            raise HtpEdgeError(f"gemm rate: iters must be >= 1, warmup >= 0 and square >= 16, got "
+                               f"iters={self.iters}, warmup={self.warmup}, square={self.square}.")
+
+
+def measure_rates(run_graph, graph_macs: int, shapes: Sequence[GemmShape],
+                  cfg: GemmRateConfig = GemmRateConfig()) -> dict:
+    """Median GMAC/s of the square GEMM, the graph's GEMM shapes on numpy, and ``run_graph()``,
+    alternated per iteration; with the graph's rate as a share of each reference."""
+    square = _Operands([GemmShape(1, cfg.square, cfg.square, cfg.square)])
+    model = _Operands(shapes)
+    times: dict[str, list] = {"square": [], "model_shapes": [], "graph": []}
+    for i in range(cfg.warmup + cfg.iters):
+        t_sq = square.run()
+        t_model = model.run()
+        t0 = time.perf_counter()
+        run_graph()
+        t_graph = time.perf_counter() - t0
+        if i >= cfg.warmup:
+            times["square"].append(t_sq)
+            times["model_shapes"].append(t_model)
+            times["graph"].append(t_graph)
+    macs = {"square": square.macs, "model_shapes": model.macs, "graph": graph_macs}
+    rates = {k: macs[k] / float(np.median(v)) / 1e9 for k, v in times.items()}
+    return {"gmacs_per_s": rates, "graph_ms_p50": float(np.median(times["graph"])) * 1e3,
+            "graph_vs_square_pct": 100 * rates["graph"] / rates["square"],
+            "graph_vs_model_shapes_pct": 100 * rates["graph"] / rates["model_shapes"],
+            "iters": cfg.iters}
+
+
+def graph_runner(session, feed: Mapping[str, np.ndarray]):
+    """A no-argument callable running ``session`` on ``feed`` (outputs discarded)."""
+    names = [o.name for o in session.get_outputs()]
+    return lambda: session.run(names, feed)

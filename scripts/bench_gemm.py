@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""This CPU's FP32 GEMM rate beside a graph's achieved GMAC/s, alternated, with the graph's
+per-op profile (ONNX Runtime's profiler: where the time goes).
+
+Rates: ``square`` (numpy 1024^3), ``model shapes`` (numpy on exactly the graph's matrix
+products), ``graph`` (one session.run of the graph on the feed the runtime builds).
+
+usage: python scripts/bench_gemm.py [--onnx FILE.onnx ...] [--threads N] [--iters 30] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DEFAULT_ONNX = ["htp_edge/checkpoints/htp-small_c1_h1_flip.onnx", "htp_edge/checkpoints/htp-small_c8_h1_flip.onnx"]
+
+
+def measure(path: str, threads: int, iters: int, profile_runs: int) -> dict:
+    from htp_edge.bench.gap import recorded_feed
+    from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, graph_runner, measure_rates
+    from htp_edge.bench.profile import profile_graph, summarize_profile
+    from htp_edge.bench.run import walking_keypoints
+    from htp_edge.runtime.lifter import Lifter
+    with Lifter.load(path, threads=threads) as lifter:
+        feed = recorded_feed(lifter, walking_keypoints(lifter.frames * lifter.config.clips_per_call))
+        nodes = profile_graph(path, feed, runs=profile_runs, threads=threads)
+        summary = summarize_profile(nodes)
+        session = lifter.graphs.denoiser.session
+        rates = measure_rates(graph_runner(session, feed), summary["macs"], gemm_shapes(nodes),
+                              GemmRateConfig(iters=iters))
+    return {"onnx": path, "threads": threads, **rates, "profile": summary}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--onnx", nargs="+", default=DEFAULT_ONNX)
+    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+    p.add_argument("--iters", type=int, default=30)
+    p.add_argument("--profile-runs", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    from htp_edge.bench.profile import format_profile
+    reports = [measure(path, args.threads, args.iters, args.profile_runs) for path in args.onnx]
+    if args.json:
+        print(json.dumps(reports))
+        return 0
+    for r in reports:
+        g = r["gmacs_per_s"]
+        print(f"{r['onnx']} (threads {r['threads'] or 'default'}): session.run p50 {r['graph_ms_p50']:.2f} ms")
+        print(f"  GMAC/s: square GEMM {g['square']:.1f}, the model's GEMM shapes {g['model_shapes']:.1f}, "
+              f"graph {g['graph']:.1f} -> {r['graph_vs_square_pct']:.0f} % of square, "
+              f"{r['graph_vs_model_shapes_pct']:.0f} % of its own shapes")
+        print(format_profile(r["profile"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
