@@ -29,7 +29,8 @@ def add_arguments(p) -> None:
     p.add_argument("--max-tracks", type=argtypes.positive_int, default=8)
     p.add_argument("--track-timeout", type=argtypes.positive_int, default=30,
                    help="frames before an absent id is dropped")
-    p.add_argument("--fps", type=argtypes.positive_float, default=30.0, help="frame rate of a .npy input")
+    p.add_argument("--fps", type=argtypes.positive_float, default=30.0,
+                   help="frame rate of a .npy input or a detector's file")
     p.add_argument("--idle-timeout", type=argtypes.positive_float, default=None,
                    help="udp://: stop after this many seconds without a datagram (default: until Ctrl-C)")
     p.add_argument("--frame-id", default="camera", help="ROS frame id of the .mcap messages")
