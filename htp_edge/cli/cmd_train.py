@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 
 HELP = "train d3dp or htp on the real-motion train split; writes a D3DP-layout checkpoint"
@@ -11,18 +12,48 @@ def add_arguments(p) -> None:
     p.add_argument("--model", default="htp-small",
                    help="preset: d3dp-small, htp-small, d3dp or htp (default htp-small)")
     p.add_argument("--out", required=True, help="checkpoint .pt to write (resumable with --resume)")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--iters-per-epoch", type=int, default=150)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate (D3DP trains with 0.1)")
-    p.add_argument("--part-mix", type=float, default=0.5,
-                   help="chance a training chunk takes arms/legs/head from other chunks (0 turns it off)")
-    p.add_argument("--limb-rotation", type=float, default=25.0,
-                   help="largest random limb rotation in degrees (0 turns it off)")
-    p.add_argument("--tilt", type=float, default=60.0,
-                   help="largest random lean of the whole body in degrees, half the chunks (0 turns it off)")
+    from htp_edge.train.recipes import RECIPES  # numpy only: the recipes' values are the flags' defaults
+
+    def by_recipe(key: str) -> str:
+        return "recipe value: " + ", ".join(f"{r.name} {getattr(r, key)}" for r in RECIPES.values())
+
+    p.add_argument("--recipe", default="default", choices=tuple(RECIPES),
+                   help="named hyper-parameter set (htp_edge.train.recipes): default (htp-edge's small models) or "
+                        "d3dp (D3DP's main.py: AdamW 6e-5, lr x0.993 per epoch, 4 clips, 400 epochs, flip, "
+                        "MPJPE^2/2 gradient); every flag below given explicitly overrides it")
+    p.add_argument("--frames", type=int, default=None,
+                   help="clip length F of the --model preset (default: the preset's)")
+    p.add_argument("--epochs", type=int, default=None, help=by_recipe("epochs"))
+    p.add_argument("--iters-per-epoch", type=int, default=None,
+                   help=by_recipe("iters_per_epoch") + " (None: one D3DP pass over the training sequences, every "
+                        "F-frame chunk once as recorded and once flipped)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=by_recipe("batch_size") + "; clips per step over all ranks (a multiple of the rank count)")
+    p.add_argument("--lr", type=float, default=None, help=by_recipe("lr"))
+    p.add_argument("--weight-decay", type=float, default=None, help=by_recipe("weight_decay"))
+    p.add_argument("--schedule", choices=("cosine", "exp"), default=None,
+                   help=by_recipe("schedule") + " (cosine: warm-up then cosine decay; exp: lr x --lr-decay per epoch)")
+    p.add_argument("--lr-decay", type=float, default=None, help=by_recipe("lr_decay") + " (the exp schedule's factor)")
+    p.add_argument("--warmup", type=int, default=None, help=by_recipe("warmup_iters") + " (linear warm-up steps)")
+    p.add_argument("--grad-clip", type=float, default=None,
+                   help=by_recipe("grad_clip") + " (largest gradient norm; 0: off)")
+    p.add_argument("--loss", choices=("mpjpe", "mpjpe2"), default=None,
+                   help=by_recipe("loss") + " (mpjpe2: D3DP's loss.backward(loss.detach()), the gradient of MPJPE^2/2)")
+    p.add_argument("--drop-path", type=float, default=None, help="stochastic depth rate; " + by_recipe("drop_path"))
+    p.add_argument("--part-mix", type=float, default=None,
+                   help="chance a training chunk takes arms/legs/head from other chunks (0 turns it off); "
+                        + by_recipe("part_mix"))
+    p.add_argument("--limb-rotation", type=float, default=None,
+                   help="largest random limb rotation in degrees (0 turns it off); " + by_recipe("limb_rotation"))
+    p.add_argument("--tilt", type=float, default=None,
+                   help="largest random lean of the whole body in degrees, half the chunks (0 turns it off); "
+                        + by_recipe("tilt"))
+    p.add_argument("--amp", choices=("off", "fp16", "bf16"), default="off",
+                   help="mixed precision: fp16 (CUDA: autocast + GradScaler), bf16 (CUDA or CPU autocast), off "
+                        "(default, float32)")
+    p.add_argument("--distributed", action="store_true",
+                   help="insist on data-parallel training over torchrun's process group (it is used whenever "
+                        "torchrun launched the command): torchrun --nproc_per_node N -m htp_edge train ...")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="cpu",
@@ -45,45 +76,78 @@ def run(args) -> dict:
     from htp_edge.data.augment import AugmentConfig
     from htp_edge.model.config import preset
     from htp_edge.train.data import motion_batches
-    from htp_edge.train.trainer import TrainConfig, train
+    from htp_edge.train.trainer import train
 
-    cfg = TrainConfig(model=args.model, epochs=args.epochs, iters_per_epoch=args.iters_per_epoch,
-                      batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
-                      drop_path_rate=args.drop_path,
-                      threads=args.threads, device=args.device)
+    r = _recipe(args)
+    frames = args.frames or preset(args.model).frames
     default = AugmentConfig()
     augment = dataclasses.replace(
-        default, part_mix_prob=args.part_mix,
-        rotation_prob=default.rotation_prob if args.limb_rotation > 0 else 0.0, rotation_deg=args.limb_rotation,
-        tilt_prob=default.tilt_prob if args.tilt > 0 else 0.0, tilt_deg=args.tilt)
+        default, part_mix_prob=r.part_mix,
+        rotation_prob=default.rotation_prob if r.limb_rotation > 0 else 0.0, rotation_deg=r.limb_rotation,
+        tilt_prob=default.tilt_prob if r.tilt > 0 else 0.0, tilt_deg=r.tilt)
     from htp_edge.data.datasets import dataset_config
     from htp_edge.train.data import dataset_batches
     dataset = dataset_config(args)
     data_record = {"augment": dataclasses.asdict(augment), "workers": args.workers}
     if dataset.name == "motion":
-        batches = motion_batches(preset(args.model).frames, cfg.batch_size, args.cache_dir, augment=augment,
+        batches = motion_batches(frames, r.batch_size, args.cache_dir, augment=augment,
                                  workers=args.workers)
     else:  # D3DP's examples: the data's own 2D, no synthetic augmentation
-        batches = dataset_batches(dataset, preset(args.model).frames, cfg.batch_size, workers=args.workers)
+        batches = dataset_batches(dataset, frames, r.batch_size, workers=args.workers)
         data_record["dataset"] = dataset.describe()
-    evaluate = None if args.no_eval else _evaluator(args)
+    cfg = _train_config(args, r, batches, frames)
+    evaluate = None if args.no_eval else _evaluator(args, r)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
                    evaluate=evaluate, data_record=data_record,
-                   init=args.init)
+                   init=args.init, distributed=True if args.distributed else None)
+    if result.get("rank", 0):  # under torchrun the result is printed by rank 0 alone
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the process ends after main() prints to it
     result.setdefault("val_mpjpe_mm", None)
     return result
 
 
-def _evaluator(args):
+def _recipe(args):
+    """The --recipe with every recipe flag given explicitly put over it."""
+    from htp_edge.train.recipes import override, recipe
+    return override(recipe(args.recipe), epochs=args.epochs, iters_per_epoch=args.iters_per_epoch,
+                    batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, schedule=args.schedule,
+                    lr_decay=args.lr_decay, warmup_iters=args.warmup, grad_clip=args.grad_clip, loss=args.loss,
+                    drop_path=args.drop_path, part_mix=args.part_mix, limb_rotation=args.limb_rotation,
+                    tilt=args.tilt)
+
+
+def _train_config(args, r, batches, frames: int):
+    """The flags and the recipe ``r`` as a TrainConfig; an epoch of ``None`` steps is D3DP's pass
+    over the sequences ``batches`` lists (``batches.sequence_lengths``)."""
+    from htp_edge.errors import HtpEdgeError
+    from htp_edge.model.config import preset
+    from htp_edge.train.recipes import d3dp_iters_per_epoch
+    from htp_edge.train.trainer import TrainConfig
+    iters = r.iters_per_epoch
+    if iters is None:
+        lengths = getattr(batches, "sequence_lengths", None)
+        if lengths is None:
+            raise HtpEdgeError(f"train: --recipe {r.name} counts an epoch as one pass over the training sequences, "
+                               f"and this data source does not list them. Expected --iters-per-epoch N, got none.")
+        iters = d3dp_iters_per_epoch(lengths, frames, r.batch_size, r.flip)
+    return TrainConfig(model=args.model, epochs=r.epochs, iters_per_epoch=iters, batch_size=r.batch_size, lr=r.lr,
+                       weight_decay=r.weight_decay, seed=args.seed, drop_path_rate=r.drop_path, threads=args.threads,
+                       device=args.device, schedule=r.schedule, lr_decay=r.lr_decay, warmup_iters=r.warmup_iters,
+                       grad_clip=r.grad_clip, loss=r.loss, amp=args.amp, recipe=r.name,
+                       frames=None if frames == preset(args.model).frames else frames)
+
+
+def _evaluator(args, r):
     def evaluate(path):
         from htp_edge.data.datasets import dataset_config
         from htp_edge.evaluation.evaluate import EvalConfig, evaluate_source
         from htp_edge.evaluation.protocols import evaluate_dataset
         dataset = dataset_config(args)
+        at = {"steps": r.eval_steps, "hypotheses": r.eval_hypotheses}  # the recipe's K and H
         if dataset.name == "motion":
-            report = evaluate_source(str(path), EvalConfig(backend="torch", cache_dir=args.cache_dir))
+            report = evaluate_source(str(path), EvalConfig(backend="torch", cache_dir=args.cache_dir, **at))
         else:  # the dataset's test subjects, D3DP's protocol
-            report = evaluate_dataset(str(path), EvalConfig(backend="torch"), dataset)
+            report = evaluate_dataset(str(path), EvalConfig(backend="torch", **at), dataset)
         return {"val_mpjpe_mm": report["mpjpe_mm"], "val_p_mpjpe_mm": report["p_mpjpe_mm"],
                 "val_note": "test split (no model selection on it)"}
     return evaluate

@@ -94,10 +94,13 @@ class Group:
 
     def wrap(self, module, device):
         """``module`` in DistributedDataParallel (its buffers are constants: not re-broadcast)."""
+        import inspect
+
         from torch.nn.parallel import DistributedDataParallel
         ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=ids, output_device=device.index if ids else None,
-                                       broadcast_buffers=False)
+        newer = "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
+        no_sync = {"forward_sync_buffers": False} if newer else {"broadcast_buffers": False}  # renamed in torch 2.13
+        return DistributedDataParallel(module, device_ids=ids, output_device=device.index if ids else None, **no_sync)
 
     def record(self) -> dict:
         return {"world_size": self.world_size, "backend": self.backend}
