@@ -51,8 +51,9 @@ def run_plan(cfg: PlanConfig, progress: bool = False) -> dict:
     """Sweep, measure what is not cached, and report ``points``, ``pareto`` and ``recommended``."""
     from htp_edge.plan.results import ResultCache, host_fingerprint
     from htp_edge.plan.variants import describe
-    info = describe(cfg.checkpoint)
     mcfg = cfg.measure
+    check_backend(mcfg.backend, ())
+    info = describe(cfg.checkpoint)
     grid = cfg.grid or default_grid(info.frames, info.n1, info.f, mcfg.backend)
     grid = dataclasses.replace(grid, **dict(cfg.overrides))
     check_backend(mcfg.backend, grid.precision)
