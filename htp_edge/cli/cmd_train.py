@@ -66,6 +66,9 @@ def add_arguments(p) -> None:
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="warm start: a bundled name or .pt of the same architecture; a fresh optimizer "
                         "and schedule continue from its weights (use another --seed for new batches)")
+    p.add_argument("--causal", action="store_true",
+                   help="causal temporal attention: each frame sees only itself and earlier frames (a streaming "
+                        "model with no added latency; same weights, so --init may name the non-causal model)")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
     p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
     from htp_edge.data.datasets import add_dataset_arguments
@@ -74,7 +77,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> dict:
     from htp_edge.data.augment import AugmentConfig
-    from htp_edge.model.config import preset
+    from htp_edge.model.config import causal_variant, preset
     from htp_edge.train.data import motion_batches
     from htp_edge.train.trainer import train
 
@@ -97,7 +100,9 @@ def run(args) -> dict:
         data_record["dataset"] = dataset.describe()
     cfg = _train_config(args, r, batches, frames)
     evaluate = None if args.no_eval else _evaluator(args, r)
+    model_config = causal_variant(preset(args.model, frames)) if getattr(args, "causal", False) else None
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
+                   model_config=model_config,
                    evaluate=evaluate, data_record=data_record,
                    init=args.init, distributed=True if args.distributed else None)
     if result.get("rank", 0):  # under torchrun the result is printed by rank 0 alone

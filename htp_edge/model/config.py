@@ -66,8 +66,11 @@ class ModelConfig:
     qkv_bias: bool = True
     drop_path_rate: float = 0.0
     pruning: PruningConfig | None = None
+    causal: bool = False  # each frame attends only to itself and earlier frames (see htp_edge.model.pruning)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.causal, bool):
+            raise HtpEdgeError(f"model: causal must be true or false, got {self.causal!r}.")
         for key in ("frames", "joints", "embed_dim", "depth", "num_heads"):
             if getattr(self, key) < 1:
                 raise HtpEdgeError(f"model: {key} must be positive, got {getattr(self, key)}.")
@@ -89,6 +92,11 @@ class ModelConfig:
             raise HtpEdgeError(f"pruning: n1 exceeds the frame count. Expected n1 <= {self.frames}, got {p.n1}.")
         if p.mgptp and p.f > (p.n1 if p.tcep else self.frames):
             raise HtpEdgeError(f"pruning: f exceeds the frames left before MGPTP, got f={p.f}.")
+        if self.causal and self.mgptp_active and p.mgptp_mode != "pose2d":
+            raise HtpEdgeError(
+                f"model: a causal model plans MGPTP's tokens from the 2D input. Expected mgptp_mode "
+                f"'pose2d' with causal=True, got {p.mgptp_mode!r}. Feature clustering ranks every frame "
+                f"against later ones; use mgptp_mode='pose2d' or turn MGPTP off.")
 
     # -- derived -------------------------------------------------------------------------------
     @property
@@ -150,6 +158,8 @@ class ModelConfig:
             parts.append(f"m{self.pruning.f}")
         if self.embed_dim != 512 or self.depth != 8:
             parts.append(f"c{self.embed_dim}d{self.depth}")
+        if self.causal:
+            parts.append("causal")
         return "_".join(parts)
 
 
@@ -167,12 +177,24 @@ def _presets() -> dict[str, ModelConfig]:
 
 
 
+CAUSAL_SUFFIX = "-causal"
+
+
+def causal_variant(cfg: ModelConfig) -> ModelConfig:
+    """The same architecture with causal temporal attention, named ``<name>-causal``."""
+    name = cfg.name if cfg.name.endswith(CAUSAL_SUFFIX) else cfg.name + CAUSAL_SUFFIX
+    return replace(cfg, name=name, causal=True)
+
+
 def preset(name: str, frames: int | None = None) -> ModelConfig:
-    """A named architecture (``d3dp``, ``htp``, ``d3dp-small``, ``htp-small``), optionally at another F."""
+    """A named architecture (``d3dp``, ``htp``, ``d3dp-small``, ``htp-small``), optionally at another F;
+    ``<name>-causal`` is its causal variant (:func:`causal_variant`)."""
     presets = _presets()
-    if name not in presets:
-        raise HtpEdgeError(f"model: unknown preset. Expected one of {', '.join(presets)}, got {name!r}.")
-    cfg = presets[name]
+    base = name.removesuffix(CAUSAL_SUFFIX)
+    if base not in presets:
+        raise HtpEdgeError(f"model: unknown preset. Expected one of {', '.join(presets)} (optionally with "
+                           f"{CAUSAL_SUFFIX}), got {name!r}.")
+    cfg = presets[base] if base == name else causal_variant(presets[base])
     return cfg.with_frames(frames) if frames and frames != cfg.frames else cfg
 
 

@@ -9,6 +9,9 @@ with n1 = f = frames) the forward pass is D3DP's function. HTP's stages are docu
 All tensors are flat over N = clips x hypotheses (x 2 with flip): x2d (N, F, J, 2),
 x_t (N, F, J, 3), t (N,) float, optional plan -- TCEP's frames ``keep_frames`` (N, n1) and
 MGPTP's tokens ``keep_tokens`` (N, f), int64, from :meth:`Denoiser.plan` -- -> x0 (N, F, J, 3).
+With ``config.causal`` every temporal attention is masked to the current and earlier frames (by
+the original frame index of each token) and the plan is causal, so x0 of frame t depends on the
+inputs of frames <= t only (:mod:`htp_edge.model.pruning`).
 """
 from __future__ import annotations
 
@@ -24,9 +27,10 @@ from htp_edge.model.pruning import (
     TemporalPlanner,
     TokenPruner,
     TokenRecovery,
+    causal_bias,
     distance_bias,
     gather_frames,
-    sorted_topk,
+    has_earlier_key,
 )
 
 
@@ -51,6 +55,10 @@ class Denoiser(nn.Module):
         self.Temporal_norm = nn.LayerNorm(c, eps=1e-6)
         self.head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, 3))
         self._build_pruning()
+        if cfg.causal:  # constant (1, 1, F, F) mask of the full-frame blocks; not a weight
+            frames = torch.arange(cfg.frames)[None]
+            self.register_buffer("causal_full", causal_bias(frames, frames), persistent=False)
+            self.register_buffer("frame_arange", frames, persistent=False)
         self.apply(_init_weights)
         for p in (self.Spatial_pos_embed, self.Temporal_pos_embed):
             nn.init.trunc_normal_(p, std=0.02)
@@ -60,12 +68,12 @@ class Denoiser(nn.Module):
         self.tcep = self.mgptp = self.tra = self.token_planner = None
         self.sft_distance_bias = None
         if cfg.tcep_active:
-            self.tcep = TemporalPlanner(cfg.frames, p.n1, p.eta, p.tcep_window, p.tcep_alpha)
+            self.tcep = TemporalPlanner(cfg.frames, p.n1, p.eta, p.tcep_window, p.tcep_alpha, cfg.causal)
         if cfg.mgptp_active:
             n_in = cfg.frames_at(p.mgptp_layer - 1)
             self.mgptp = TokenPruner(cfg.embed_dim, n_in, p.f, p.knn_k, p.mask_guided, planned=cfg.planned_tokens)
             if cfg.planned_tokens:
-                self.token_planner = PoseTokenPlanner(n_in, p.f, p.knn_k, p.mask_guided)
+                self.token_planner = PoseTokenPlanner(n_in, p.f, p.knn_k, p.mask_guided, cfg.causal, p.eta)
         if cfg.prunes:
             self.tra = TokenRecovery(cfg.embed_dim, cfg.frames, cfg.num_heads)
             if p.sft:
@@ -84,10 +92,10 @@ class Denoiser(nn.Module):
         x = (x.reshape(n, f, j, c) + temb[:, None, None, :]).reshape(n * f, j, c)  # (N*F, J, C)
         x = self.Spatial_norm(self.STEblocks[0](x))
         x = x.reshape(n, f, j, c).permute(0, 2, 1, 3).reshape(n * j, f, c)  # (N*J, F, C)
-        x = self.Temporal_norm(self.TTEblocks[0](x + self.Temporal_pos_embed))
+        x = self.Temporal_norm(self.TTEblocks[0](x + self.Temporal_pos_embed, self._causal_mask(None)))
         x, frame_idx, skip = self._pair_loop(x, keep_frames, keep_tokens, n, j)
         if self.tra is not None:
-            x = self.tra(x, skip)  # (N*J, F, C)
+            x = self.tra(x, skip, *self._recovery_mask(frame_idx))  # (N*J, F, C)
         x = x.reshape(n, j, f, c).permute(0, 2, 1, 3)  # (N, F, J, C)
         x0 = self.head(x)  # (N, F, J, 3)
         return (x0, frame_idx) if return_kept else x0
@@ -108,8 +116,25 @@ class Denoiser(nn.Module):
             bias = None
             if self.sft_distance_bias is not None and frame_idx is not None:
                 bias = distance_bias(self.sft_distance_bias[i], frame_idx)  # (N, heads, T, T)
+            causal = self._causal_mask(frame_idx)
+            if causal is not None:
+                bias = causal if bias is None else bias + causal
             x = self.Temporal_norm(self.TTEblocks[i](x, bias))
         return x, frame_idx, skip
+
+    def _causal_mask(self, frame_idx):
+        """The additive causal mask of a temporal block: (1, 1, F, F) on all frames, (N, 1, T, T)
+        on the original indices ``frame_idx`` (N, T) of kept tokens; None when not causal."""
+        if not self.config.causal:
+            return None
+        return self.causal_full if frame_idx is None else causal_bias(frame_idx, frame_idx)
+
+    def _recovery_mask(self, frame_idx):
+        """TRA's (bias, gate) for causal models: frame t attends to kept tokens of frames <= t."""
+        if not self.config.causal:
+            return None, None
+        q = self.frame_arange  # (1, F), broadcast over the N clips of frame_idx (N, f)
+        return causal_bias(q, frame_idx), has_earlier_key(q, frame_idx)  # (N, 1, F, f), (N, F, 1)
 
     def _spatial(self, i: int, x: torch.Tensor, n: int, j: int) -> torch.Tensor:
         t, c = x.shape[1], x.shape[2]
@@ -124,7 +149,7 @@ class Denoiser(nn.Module):
         score = None
         if self.tcep is not None:
             score = self.tcep(x2d)
-            out[names.KEEP_FRAMES] = sorted_topk(score, self.tcep.n1)
+            out[names.KEEP_FRAMES] = self.tcep.select(score)
         if self.token_planner is not None:
             out[names.KEEP_TOKENS] = self.token_planner(x2d, out.get(names.KEEP_FRAMES), score)
         return out

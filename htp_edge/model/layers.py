@@ -103,12 +103,17 @@ class CrossAttention(nn.Module):
         self.linear_v = nn.Linear(dim, dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> torch.Tensor:
+    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``bias`` (G, heads or 1, Nq, Nk) is added to the logits of every group of B/G sequences."""
         b, nq, c = q_in.shape
         nk = kv_in.shape[1]
         h = self.num_heads
         q = self.linear_q(q_in).reshape(b, nq, h, c // h).transpose(1, 2) * self.scale  # (B, h, Nq, c/h)
         k = self.linear_k(kv_in).reshape(b, nk, h, c // h).transpose(1, 2)  # (B, h, Nk, c/h)
         v = self.linear_v(kv_in).reshape(b, nk, h, c // h).transpose(1, 2)  # (B, h, Nk, c/h)
-        out = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v  # (B, h, Nq, c/h)
+        logits = q @ k.transpose(-2, -1)  # (B, h, Nq, Nk)
+        if bias is not None:
+            g = bias.shape[0]
+            logits = (logits.reshape(g, b // g, h, nq, nk) + bias[:, None]).reshape(b, h, nq, nk)
+        out = logits.softmax(dim=-1) @ v  # (B, h, Nq, c/h)
         return self.proj(out.transpose(1, 2).reshape(b, nq, c))  # (B, Nq, C)

@@ -31,6 +31,21 @@ and exposed in :class:`htp_edge.model.config.PruningConfig`:
 * Recovery: HoT's token recovering attention (TRA); the query is the learned per-frame token
   plus, with ``recovery_skip``, the full-frame tokens from just before TCEP.
 
+Causal models (``ModelConfig.causal``): output frame t depends on input frames <= t only.
+Every temporal attention (blocks, TRA) gets an additive mask (:func:`causal_bias`, -1e4 on the
+logits of later frames) on the *original* frame indices of its tokens, and TRA's output is
+zeroed for a frame that no kept token precedes. A top-k over the clip would let later frames
+decide which earlier ones are kept, so the causal plan is an online rule instead
+(:class:`CausalSelector`): the positions are cut into ``keep`` fixed segments, the newest alone
+in the last one (so the newest frame is always kept and its pose is never a recovered one), and
+each segment keeps its first position whose causal score exceeds ``eta`` x the running mean of
+the scores so far, else its last position. Whether position i is kept then depends on positions
+<= i only, and the count is static. TCEP's causal score is the backward-difference speed of a
+frame times (1 - its mean positive cosine similarity with the ``tcep_window`` frames before it);
+MGPTP's (``pose2d`` only) is the root-relative 2D pose change since the previous kept frame,
+times TCEP's score with ``mask_guided``. ``tcep_alpha`` (the coverage prior) is unused: the
+segments give the coverage.
+
 Everything is export-safe: no cdist (expanded squares), constant k in every TopK, no boolean
 indexing, deterministic tie-breaks (fixed epsilon ramps, no random noise).
 """
@@ -66,20 +81,92 @@ def gather_frames(x: torch.Tensor, idx: torch.Tensor, n: int, j: int) -> torch.T
     return x.reshape(n, j, t, c).gather(2, index).reshape(n * j, k, c)
 
 
+NEG_MASK = -1e4  # added to the logits of masked keys: exp underflows to exactly 0 in FP32 and FP16
+
+
+def causal_bias(q_idx: torch.Tensor, k_idx: torch.Tensor) -> torch.Tensor:
+    """Additive mask (G, 1, Tq, Tk) from original frame indices q_idx (G, Tq), k_idx (G, Tk):
+    0 where the key's frame is not later than the query's, ``NEG_MASK`` where it is."""
+    later = (k_idx[:, None, :] > q_idx[:, :, None]).float()  # (G, Tq, Tk)
+    return (later * NEG_MASK)[:, None]
+
+
+def has_earlier_key(q_idx: torch.Tensor, k_idx: torch.Tensor) -> torch.Tensor:
+    """(G, Tq, 1) 1.0 where some key's frame is not later than the query's, else 0.0."""
+    allowed = (k_idx[:, None, :] <= q_idx[:, :, None]).float()  # (G, Tq, Tk)
+    return allowed.max(dim=-1, keepdim=True).values
+
+
+def causal_segments(length: int, keep: int) -> np.ndarray:
+    """(length,) segment id of each position: ``keep - 1`` near-equal contiguous segments over
+    positions 0..length-2 and the newest position alone in segment ``keep - 1``."""
+    if not 1 <= keep <= length:
+        raise ValueError(f"causal segments: expected 1 <= keep <= length, got keep={keep}, length={length}")
+    seg = np.full(length, keep - 1)
+    if keep > 1:
+        seg[:-1] = np.arange(length - 1) * (keep - 1) // (length - 1)
+    return seg
+
+
+class CausalSelector(nn.Module):
+    """Online static-count selection: scores (N, L) -> ``keep`` positions (N, keep), increasing,
+    where whether position i is kept depends on scores[:, :i+1] only (see the module docstring)."""
+
+    def __init__(self, length: int, keep: int, eta: float) -> None:
+        super().__init__()
+        self.keep, self.eta = keep, eta
+        seg = causal_segments(length, keep)
+        pos = np.arange(length)
+        same_before = (seg[:, None] == seg[None, :]) & (pos[None, :] < pos[:, None])  # [i, j]: j earlier in i's segment
+        last = np.append(seg[1:] != seg[:-1], True).astype(np.float32)  # the last position of each segment
+        lower = (pos[None, :] <= pos[:, None]).astype(np.float32)
+        running = lower / lower.sum(1, keepdims=True)  # [i, j] = 1/(i+1) for j <= i: the running mean
+        self.register_buffer("before_t", torch.from_numpy(same_before.astype(np.float32).T.copy()), persistent=False)
+        self.register_buffer("last", torch.from_numpy(last), persistent=False)
+        self.register_buffer("running_t", torch.from_numpy(running.T.copy()), persistent=False)
+
+    def forward(self, score: torch.Tensor) -> torch.Tensor:
+        # a relative margin keeps near-ties (e.g. a still clip's constant scores) on one side on every backend
+        threshold = self.eta * (score @ self.running_t) * (1.0 + 1e-4) + 1e-7
+        exceed = (score > threshold).float()  # (N, L)
+        earlier = exceed @ self.before_t  # (N, L) exceeding positions earlier in the same segment
+        keep = torch.maximum(exceed, self.last) * (earlier < 0.5).float()  # exactly one per segment
+        return sorted_topk(keep, self.keep)
+
+
 class TemporalPlanner(nn.Module):
     """TCEP: parameter-free per-frame scores from 2D motion, (N, F, J, 2) -> (N, F); the plan keeps
-    the top ``n1`` (see :meth:`htp_edge.model.denoiser.Denoiser.plan`)."""
+    the top ``n1`` (see :meth:`htp_edge.model.denoiser.Denoiser.plan`), or with ``causal`` the
+    online choice of :class:`CausalSelector` on causal scores."""
 
-    def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float) -> None:
+    def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float, causal: bool = False) -> None:
         super().__init__()
-        self.n1, self.eta, self.alpha = n1, eta, alpha
-        offsets = np.abs(np.arange(frames)[:, None] - np.arange(frames)[None, :])
-        band = ((offsets > 0) & (offsets <= window)).astype(np.float32)
+        self.n1, self.eta, self.alpha, self.causal = n1, eta, alpha, causal
+        offsets = np.arange(frames)[:, None] - np.arange(frames)[None, :]  # [i, j] = i - j
+        band = ((offsets > 0) & (offsets <= window)) if causal else ((offsets != 0) & (np.abs(offsets) <= window))
+        band = band.astype(np.float32)
         self.register_buffer("neighbours", torch.from_numpy(band), persistent=False)
-        self.register_buffer("degree", torch.from_numpy(band.sum(1)), persistent=False)
+        self.register_buffer("degree", torch.from_numpy(np.maximum(band.sum(1), 1.0)), persistent=False)
         self.register_buffer("coverage", torch.from_numpy(coverage_prior(frames)), persistent=False)
+        self.selector = CausalSelector(frames, n1, eta) if causal else None
+
+    def select(self, score: torch.Tensor) -> torch.Tensor:
+        """The kept frames (N, n1), in temporal order."""
+        return sorted_topk(score, self.n1) if self.selector is None else self.selector(score)
+
+    def causal_scores(self, x2d: torch.Tensor) -> torch.Tensor:
+        n, f, j, c = x2d.shape
+        pose = x2d.reshape(n, f, j * c)  # (N, F, 2J)
+        vel = torch.cat((torch.zeros_like(pose[:, :1]), pose[:, 1:] - pose[:, :-1]), dim=1)  # (N, F, 2J) backward
+        speed = (vel * vel).sum(-1).add(1e-12).sqrt()  # (N, F)
+        unit = vel / (speed[..., None] + 1e-6)
+        sim = (unit @ unit.transpose(1, 2)).clamp_min(0.0)  # (N, F, F)
+        redundancy = (sim * self.neighbours).sum(-1) / self.degree  # (N, F) over the frames before
+        return speed * (1.0 - redundancy).clamp_min(0.0)
 
     def scores(self, x2d: torch.Tensor) -> torch.Tensor:
+        if self.causal:
+            return self.causal_scores(x2d)
         n, f, j, c = x2d.shape
         pose = x2d.reshape(n, f, j * c)  # (N, F, 2J)
         vel = pose[:, 1:] - pose[:, :-1]  # (N, F-1, 2J)
@@ -117,11 +204,13 @@ class PoseTokenPlanner(nn.Module):
     """MGPTP's choice from the 2D input: DPC-kNN over the root-relative 2D poses of the frames
     TCEP kept, weighted by TCEP's score (the mask); -> positions (N, f) within those frames."""
 
-    def __init__(self, n_in: int, n_keep: int, k: int, mask_guided: bool) -> None:
+    def __init__(self, n_in: int, n_keep: int, k: int, mask_guided: bool, causal: bool = False,
+                 eta: float = 1.0) -> None:
         super().__init__()
         self.n_keep, self.k, self.mask_guided = n_keep, min(k, n_in), mask_guided
         ramp = torch.arange(n_in, dtype=torch.float32) * (1e-4 / n_in)
         self.register_buffer("tiebreak", ramp, persistent=False)
+        self.selector = CausalSelector(n_in, n_keep, eta) if causal else None
 
     def forward(self, x2d: torch.Tensor, keep_frames: torch.Tensor | None, frame_score: torch.Tensor | None):
         n, f, j, c = x2d.shape
@@ -130,10 +219,19 @@ class PoseTokenPlanner(nn.Module):
             x2d = x2d.gather(1, index)
             frame_score = None if frame_score is None else frame_score.gather(1, keep_frames)
         pose = (x2d - x2d[:, :, :1]).reshape(n, x2d.shape[1], j * c)  # (N, n1, 2J) root-relative
+        if self.selector is not None:
+            return self._causal(pose, frame_score)
         score = dpc_knn_scores(pose, self.k, self.tiebreak)
         if self.mask_guided and frame_score is not None:
             score = score * frame_score
         return sorted_topk(score, self.n_keep)
+
+    def _causal(self, pose: torch.Tensor, frame_score: torch.Tensor | None) -> torch.Tensor:
+        step = torch.cat((torch.zeros_like(pose[:, :1]), pose[:, 1:] - pose[:, :-1]), dim=1)  # (N, n1, 2J)
+        score = (step * step).sum(-1).add(1e-12).sqrt()  # (N, n1) change since the previous kept frame
+        if self.mask_guided and frame_score is not None:
+            score = score * frame_score
+        return self.selector(score)
 
 
 class TokenPruner(nn.Module):
@@ -185,12 +283,20 @@ class TokenRecovery(nn.Module):
         self.x_token = nn.Parameter(torch.zeros(1, frames, dim))
         self.cross_attention = CrossAttention(dim, num_heads)
 
-    def forward(self, kept: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, kept: torch.Tensor, skip: torch.Tensor | None, bias: torch.Tensor | None = None,
+                gate: torch.Tensor | None = None) -> torch.Tensor:
+        """kept (B, f, C), skip (B, F, C) -> (B, F, C); causal: ``bias`` (G, 1, F, f) from
+        :func:`causal_bias` and ``gate`` (G, F, 1) from :func:`has_earlier_key` (B = G x J)."""
         if skip is None:
             query = self.x_token.expand(kept.shape[0], -1, -1)
         else:
             query = skip + self.x_token
-        return query + self.cross_attention(query, kept)
+        recovered = self.cross_attention(query, kept, bias)  # (B, F, C)
+        if gate is not None:
+            g = gate.shape[0]
+            b, f, c = recovered.shape
+            recovered = (recovered.reshape(g, b // g, f, c) * gate[:, None]).reshape(b, f, c)
+        return query + recovered
 
 
 def distance_bias(table: torch.Tensor, frame_idx: torch.Tensor) -> torch.Tensor:
