@@ -504,7 +504,7 @@ def main(argv=None) -> int:
             report["cases"].append(r)
             print(format_case(r), flush=True)
     except HtpEdgeError as exc:
-        print(f"bench_peers: error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     report["gemm_peak_gmacs_per_s"] = gemm_peak_gmacs()
     report["platform"] = platform_info(args.threads)
