@@ -111,13 +111,16 @@ def format_text(r: dict) -> str:
     lines = [f"{r['checkpoint']['source']} on {r['backend']}: {len(r['points'])} settings ({r['measured']} measured, "
              f"{r['cached']} cached); MPJPE on the {data['split']} split ({seqs} sequences); latency of one lift "
              f"of one clip ({r['bench']['iters']} iterations x {r['bench']['rounds']} rounds)",
-             f"  {'#':>3}  {'setting':<34}{'MPJPE mm':>10}{'p50 ms':>9}{'p99 ms':>9}  front"]
+             f"  {'#':>3}  {'setting':<37}{'MPJPE mm':>10}{'p50 ms':>9}{'p99 ms':>9}  front"]
     front = set(r["pareto"])
     order = sorted(range(len(r["points"])), key=lambda i: r["points"][i]["p50_ms"])
     for i in order:
         p = r["points"][i]
-        lines.append(f"  {i:>3}  {Setting.from_json(p['settings']).label():<34}{p['mpjpe_mm']:>10.2f}"
+        lines.append(f"  {i:>3}  {Setting.from_json(p['settings']).label():<37}{p['mpjpe_mm']:>10.2f}"
                      f"{p['p50_ms']:>9.2f}{p['p99_ms']:>9.2f}  {'*' if i in front else ''}")
+    lines.append("Pareto front (lower MPJPE and lower p50), fastest first: "
+                 + ", ".join(f"#{i} ({r['points'][i]['mpjpe_mm']:.1f} mm, {r['points'][i]['p50_ms']:.1f} ms)"
+                             for i in r["pareto"]))
     for s in r["skipped"]:
         lines.append(f"  skipped n1={s['n1']} f={s['f']}: {s['reason']}")
     rec = r.get("recommended")
