@@ -127,6 +127,9 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         torch.set_num_threads(cfg.threads)
     out = Path(out)
     group, device = start(_torch_device(cfg.device), distributed)
+    if group is not None and device.type == "cpu" and torch.cuda.is_available():
+        _note(f"train: warning: {group.world_size} ranks train on the CPU (gloo) although a GPU is present; "
+              f"pass --device cuda for one GPU per rank (nccl)")
     clean = False
     try:
         result, setup, saved_rng = _fit(cfg, batches, out, resume, progress, model_config, data_record, init,

@@ -142,3 +142,16 @@ def test_torchrun_cli_run_writes_one_checkpoint_from_rank_0(tmp_path):
     ckpt = _ckpt(out)
     assert ckpt["epoch"] == 1 and all(k.startswith("module.") for k in ckpt["model_pos"])
     assert meta["train_config"]["batch_size"] == 2 and meta["recipe"]["name"] == "default"
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs (nccl)")
+def test_torchrun_on_two_gpus_with_nccl_and_amp(tmp_path):
+    out = tmp_path / "g.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(_free_port()), "-m", "htp_edge", "train", "--json", "--model", "htp-small",
+           "--out", str(out), "--epochs", "1", "--iters-per-epoch", "2", "--batch-size", "4", "--no-eval",
+           "--device", "cuda", "--amp", "fp16"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = load_model(out)[1]
+    assert meta["distributed"] == {"world_size": 2, "backend": "nccl"} and meta["amp"]["scale"] > 0

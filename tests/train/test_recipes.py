@@ -130,3 +130,14 @@ def test_amp_fp16_on_the_cpu_is_one_clear_error_and_bf16_runs(tmp_path, capsys):
     assert _train(out, "--amp", "bf16", "--json") == 0
     meta = read_checkpoint(out)["htp_edge"]
     assert meta["train_config"]["amp"] == "bf16" and torch.isfinite(torch.tensor(meta["final_loss"]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_amp_fp16_on_a_gpu_trains_and_checkpoints_its_grad_scaler(tmp_path):
+    out = tmp_path / "g.pt"
+    assert _train(out, "--device", "cuda", "--amp", "fp16") == 0
+    meta = read_checkpoint(out)["htp_edge"]
+    assert meta["train_config"]["amp"] == "fp16" and meta["amp"]["scale"] > 0
+    assert torch.isfinite(torch.tensor(meta["final_loss"]))
+    assert _train(out, "--device", "cuda", "--amp", "fp16", "--resume", "--epochs", "2") == 0
+    assert read_checkpoint(out)["epoch"] == 2
