@@ -155,3 +155,16 @@ def test_torchrun_on_two_gpus_with_nccl_and_amp(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = load_model(out)[1]
     assert meta["distributed"] == {"world_size": 2, "backend": "nccl"} and meta["amp"]["scale"] > 0
+
+
+def test_a_two_rank_checkpoint_resumes_in_one_process_with_a_warning(runs, tmp_path, capsys):
+    ddp, _ = runs
+    out = tmp_path / "moved.pt"
+    out.write_bytes((ddp / "full.pt").read_bytes())
+    capsys.readouterr()
+    result = train(dataclasses.replace(TWO_EPOCHS, epochs=3), _batches, out, resume=True, progress=False,
+                   model_config=TINY_HTP, distributed=False)
+    err = capsys.readouterr().err
+    assert "world_size 1 (checkpoint 2)" in err and "not bit for bit" in err, err
+    assert [h["epoch"] for h in result["history"]] == [1, 2, 3] and "rank" not in result
+    assert "distributed" not in _ckpt(out)["htp_edge"]
