@@ -9,6 +9,7 @@ needs the workstation half: it is handed to :data:`CHECKPOINT_OPENER`, which nee
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,11 +103,9 @@ def pick_cpu_graph(path: Path, make: bool = False) -> Path:
                 return cand
     if not make:
         return path
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("onnx") is None:  # the writer is workstation code
         raise HtpEdgeError(f"cpu graph: making {cpu_onnx(path).name} needs the onnx package. Expected onnx "
-                           f"installed (or run `htp-edge export --target cpu` on a workstation), got none.") from None
+                           f"installed (or run `htp-edge export --target cpu` on a workstation), got none.")
     module, func = CPU_GRAPH_WRITER.split(":")
     out = cached_cpu_onnx(path)
     getattr(importlib.import_module(module), func)(path, out)
