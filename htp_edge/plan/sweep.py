@@ -53,7 +53,7 @@ def run_plan(cfg: PlanConfig, progress: bool = False) -> dict:
     from htp_edge.plan.variants import describe
     mcfg = cfg.measure
     check_backend(mcfg.backend, ())
-    info = describe(cfg.checkpoint)
+    info = describe(cfg.checkpoint, cfg.folder / "results")
     grid = cfg.grid or default_grid(info.frames, info.n1, info.f, mcfg.backend)
     grid = dataclasses.replace(grid, **dict(cfg.overrides))
     check_backend(mcfg.backend, grid.precision)

@@ -44,17 +44,32 @@ class CheckpointInfo:
         return (n1, f) == (self.n1, self.f)
 
 
-def describe(checkpoint: str) -> CheckpointInfo:
-    """Resolve a bundled name or path and read its architecture."""
-    from htp_edge.artifacts.files import sha256_file
+def describe(checkpoint: str, cache_folder: Path | None = None) -> CheckpointInfo:
+    """Resolve a bundled name or path and read its architecture; with ``cache_folder`` the
+    architecture is remembered by the file's sha256, so a cached run needs no torch."""
+    from htp_edge.artifacts.files import atomic_write_json, sha256_file
     from htp_edge.model.checkpoint import resolve_checkpoint
     path = resolve_checkpoint(checkpoint)
+    sha = sha256_file(path)
+    known = Path(cache_folder) / f"checkpoint_{sha[:24]}.json" if cache_folder is not None else None
+    if known is not None and known.is_file():
+        import json
+        arch = json.loads(known.read_text(encoding="utf-8"))
+        if arch.get("sha256") == sha:
+            return CheckpointInfo(source=str(checkpoint), path=str(path), **arch)
+    info = _read_architecture(checkpoint, path, sha)
+    if known is not None:
+        atomic_write_json(known, {k: v for k, v in info.to_json().items() if k not in ("source", "path")})
+    return info
+
+
+def _read_architecture(checkpoint: str, path: Path, sha: str) -> CheckpointInfo:
     cfg = _config(path)
     p = cfg.pruning if cfg.prunes else None
     if p is not None and not (cfg.tcep_active and cfg.mgptp_active):
         raise HtpEdgeError(f"plan: {path.name} prunes with only one of TCEP/MGPTP. Expected both (n1 < F, f < n1) "
                            f"or none, got n1={p.n1}, f={p.f}, F={cfg.frames}.")
-    return CheckpointInfo(source=str(checkpoint), path=str(path), sha256=sha256_file(path), model=cfg.name,
+    return CheckpointInfo(source=str(checkpoint), path=str(path), sha256=sha, model=cfg.name,
                           frames=cfg.frames, n1=p.n1 if p else None, f=p.f if p else None)
 
 

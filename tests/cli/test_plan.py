@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,15 @@ def test_plotting_and_torch_are_imported_lazily():
     code = ("import sys, htp_edge.cli.cmd_plan, htp_edge.plan.sweep, htp_edge.plan.plot; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib'; assert 'torch' not in sys.modules, 'torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cached_run_needs_no_torch_or_onnx(plan_args, planned, tmp_path):
+    """A second run (another budget) reads every result from the cache: torch is never imported."""
+    blocked = str(Path(__file__).parents[1] / "blocked.py")
+    body = (f"import sys; sys.argv = ['htp-edge', *{plan_args + ['--budget-ms', '1e6', '--json']!r}]\n"
+            "from htp_edge.cli.main import entry\nentry()\n")
+    run = subprocess.run([sys.executable, blocked, "torch,onnx,tensorrt", "--", body], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    r = json.loads(run.stdout)
+    assert r["measured"] == 0 and r["recommended"]["settings"] == planned[1]["recommended"]["settings"]
