@@ -4,7 +4,8 @@
 Alternates, per iteration: a default ``onnxruntime.InferenceSession.run`` of the denoiser feed
 the runtime builds, then ``Lifter.lift`` with the runtime's thread settings (planner on the
 calling thread, no spinning), then with ONNX Runtime's defaults for both sessions (``legacy``:
-what the runtime did before). Prints medians and the ratio to bare.
+what the runtime did before), and with ``--cpu-graph`` the runtime on the fused CPU companion
+(``runtime-cpu``; its max |diff| is then the fusion's). Prints medians and the ratio to bare.
 
 usage: python scripts/bench_gap.py [--onnx FILE.onnx] [--iters 50] [--threads N] [--json]
 """
@@ -28,6 +29,8 @@ def main(argv=None) -> int:
     p.add_argument("--spinning", choices=["default", "on", "off"], nargs="+", default=["default"],
                    help="denoiser spinning policy; several: one variant each")
     p.add_argument("--no-legacy", action="store_true", help="skip the ONNX Runtime-defaults variant")
+    p.add_argument("--cpu-graph", action="store_true",
+                   help="add the runtime on the CPU companion graph (x.cpu.onnx, made in the cache if missing)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from htp_edge.bench.gap import GapConfig, measure_gap
@@ -37,9 +40,11 @@ def main(argv=None) -> int:
     for threads in args.threads:
         for spin in args.spinning:
             name = "runtime" if len(args.threads) * len(args.spinning) == 1 else f"t{threads or 'def'}-spin-{spin}"
-            lifters[name] = Lifter.load(args.onnx, threads=threads, spinning=spins[spin])
+            lifters[name] = Lifter.load(args.onnx, threads=threads, spinning=spins[spin], cpu_graph=False)
+    if args.cpu_graph:  # what the runtime runs on the CPU: the fused companion, beside the plain bare run
+        lifters["runtime-cpu"] = Lifter.load(args.onnx, cpu_graph=True)
     if not args.no_legacy:
-        legacy = Lifter.load(args.onnx)
+        legacy = Lifter.load(args.onnx, cpu_graph=False)
         if legacy.graphs.planner is not None:  # the planner with the denoiser's (default) options
             from htp_edge.runtime.backends import make_runner
             legacy.graphs.planner.deactivate()

@@ -22,7 +22,7 @@ def measure(path: str, threads: int, iters: int, profile_runs: int) -> dict:
     from htp_edge.bench.profile import profile_graph, summarize_profile
     from htp_edge.bench.run import walking_keypoints
     from htp_edge.runtime.lifter import Lifter
-    with Lifter.load(path, threads=threads) as lifter:
+    with Lifter.load(path, threads=threads, cpu_graph=False) as lifter:  # exactly this graph
         feed = recorded_feed(lifter, walking_keypoints(lifter.frames * lifter.config.clips_per_call))
         nodes = profile_graph(path, feed, runs=profile_runs, threads=threads)
         summary = summarize_profile(nodes)

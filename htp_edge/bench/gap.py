@@ -77,8 +77,9 @@ def bare_session(path):
 def measure_gap(onnx_path, lifters: Mapping[str, object], cfg: GapConfig = GapConfig()) -> dict:
     """Median ms of bare ``session.run`` and of each lifter's denoise stage and total, alternated.
 
-    Every lifter must run the graph at ``onnx_path``; its recorded feed is checked to be the
-    first lifter's. Returns ``{"bare": {...}, name: {...}, ...}`` with ``p50_ms`` and ratios.
+    Every lifter runs the model of ``onnx_path`` (that graph, or its CPU companion); each one's
+    outputs on its own recorded feed are compared with bare's (``max_abs_diff_vs_bare``).
+    Returns ``{"bare": {...}, name: {...}, ...}`` with ``p50_ms`` and ratios.
     """
     if not lifters:
         raise HtpEdgeError("bench gap: no lifter to compare. Expected at least one, got none.")

@@ -250,7 +250,7 @@ def check_cpu_graph(plain, cpu) -> float:
     from htp_edge.export.compare import run_onnxruntime
     from htp_edge.runtime.lifter import Lifter
     from htp_edge.tolerances import tolerance
-    with Lifter.load(plain) as lifter:
+    with Lifter.load(plain, cpu_graph=False) as lifter:
         feed = recorded_feed(lifter, walking_keypoints(lifter.frames * lifter.config.clips_per_call))
     ref, got = run_onnxruntime(plain, feed), run_onnxruntime(cpu, feed)
     tol = tolerance("fp32", names.POSE_3D)
