@@ -59,6 +59,7 @@ class GraphMeta:
     origin: Mapping[str, Any] = field(default_factory=dict)
     macs_per_pass: float | None = None
     planner_sha256: str | None = None  # the planner graph exported with this one (set integrity)
+    causal: bool = False         # output frame t sees input frames <= t only: stream the newest frame
     layout_text: str = LAYOUT_TEXT
 
     # -- derived -----------------------------------------------------------------------------
@@ -106,6 +107,9 @@ class GraphMeta:
             if data.get(key) is not None and not isinstance(data.get(key), Mapping):
                 raise HtpEdgeError(f"{where}: graph metadata field {key!r} must be an object, got "
                                    f"{type(data.get(key)).__name__}.")
+        causal = data.get("causal", (data.get("model") or {}).get("causal", False))
+        if not isinstance(causal, bool):
+            raise HtpEdgeError(f"{where}: graph metadata field 'causal' must be true or false, got {causal!r}.")
         macs = data.get("macs_per_pass")
         if macs is not None and (isinstance(macs, bool) or not isinstance(macs, (int, float)) or macs <= 0):
             raise HtpEdgeError(f"{where}: graph metadata field 'macs_per_pass' must be a positive number, "
@@ -118,7 +122,7 @@ class GraphMeta:
             kept=_int(data, "kept", where, optional=True), tag=str(data.get("tag") or ""),
             model=dict(data.get("model") or {}), origin=dict(data.get("origin") or {}),
             macs_per_pass=float(macs) if macs is not None else None,
-            planner_sha256=_sha(data, "planner_sha256", where),
+            planner_sha256=_sha(data, "planner_sha256", where), causal=causal,
             layout_text=str(data.get("layout") or LAYOUT_TEXT))
         if kind == "sampler" and meta.steps is None:
             raise HtpEdgeError(f"{where}: a sampler graph must record its unrolled 'steps', got none.")

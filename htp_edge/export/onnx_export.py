@@ -107,7 +107,7 @@ def graph_meta(net, cfg: ExportConfig, kind: str, origin: dict) -> GraphMeta:
         clips=cfg.clips, hypotheses=cfg.hypotheses, flip=cfg.flip, batch=cfg.batch,
         steps=cfg.unrolled_steps or None, n1=m.pruning.n1 if m.tcep_active else None,
         planner=m.has_planner, kept=m.frames_at(m.depth - 1), origin=origin,
-        macs_per_pass=float(count_macs(m).total))
+        macs_per_pass=float(count_macs(m).total), causal=m.causal)
 
 
 def ort_outputs(path: Path, feed: dict) -> dict[str, np.ndarray]:

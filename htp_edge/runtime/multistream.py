@@ -24,7 +24,7 @@ import numpy as np
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.normalize import normalize_screen
-from htp_edge.runtime.tracks import StreamConfig, TrackBuffer, parse_frame
+from htp_edge.runtime.tracks import StreamConfig, TrackBuffer, check_mode, parse_frame
 
 OVERFLOW = ("error", "drop-oldest")
 
@@ -36,6 +36,7 @@ class MultiStreamLifter:
                  hop: int = 1, mode: str = "causal", format: str = "h36m", track_timeout: int = 30,
                  on_overflow: str = "error", intrinsics: Intrinsics | None = None, small=None) -> None:
         self.config = StreamConfig(window=window, hop=hop, mode=mode, format=format)
+        check_mode(self.config, lifter, "multi-stream")
         for name, value in (("max_tracks", max_tracks), ("track_timeout", track_timeout)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise HtpEdgeError(f"multi-stream: {name} must be an integer >= 1, got {value!r}.")

@@ -3,7 +3,9 @@
 A ring buffer holds the last ``window`` frames (bounded memory). Every ``hop`` pushes, once
 the window is full, the buffer is lifted as one clip and the output frame's pose is returned:
 ``causal`` returns the newest frame (no added latency), ``centred`` the middle frame (half a
-window of latency, lower error). Missing joints (confidence <= 0 or NaN) are filled inside the
+window of latency, lower error with a non-causal model). A causal model (graph metadata
+``causal``, e.g. ``htp-small-causal``) streams in ``causal`` mode, the default; ``centred`` on it
+is refused (:func:`~htp_edge.runtime.tracks.check_mode`). Missing joints (confidence <= 0 or NaN) are filled inside the
 window — interpolated between observations, held at the ends — and never propagate NaN.
 ``push`` is safe to call from a producer thread while another thread reads the results.
 Several people: :class:`~htp_edge.runtime.multistream.MultiStreamLifter` (one batched call).
@@ -18,7 +20,7 @@ import numpy as np
 
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.normalize import normalize_screen
-from htp_edge.runtime.tracks import MODES, StreamConfig, TrackBuffer, parse_frame
+from htp_edge.runtime.tracks import MODES, StreamConfig, TrackBuffer, check_mode, is_causal, parse_frame
 
 __all__ = ["MODES", "StreamConfig", "StreamingLifter"]
 
@@ -29,6 +31,7 @@ class StreamingLifter:
     def __init__(self, lifter, width: float, height: float, window: int | None = None, hop: int = 1,
                  mode: str = "causal", format: str = "h36m", intrinsics: Intrinsics | None = None) -> None:
         self.config = StreamConfig(window=window, hop=hop, mode=mode, format=format)
+        check_mode(self.config, lifter)
         self.lifter, self.width, self.height = lifter, float(width), float(height)
         normalize_screen(np.zeros(2), width, height)  # validates the size
         self.window = self.config.window or lifter.frames
@@ -37,6 +40,11 @@ class StreamingLifter:
         self._lock = threading.Lock()
         self.last_latency_ms: float | None = None
         self.latencies_ms: deque = deque(maxlen=self.config.latency_history)
+
+    @property
+    def causal(self) -> bool:
+        """Whether the model is causal (its newest frame never waits for later frames)."""
+        return is_causal(self.lifter)
 
     @property
     def frames_pushed(self) -> int:

@@ -42,6 +42,21 @@ class StreamConfig:
         return window - 1 if self.mode == "causal" else window // 2
 
 
+def is_causal(lifter) -> bool:
+    """Whether the lifter's graph is causal (metadata ``causal``): output frame t sees frames <= t only."""
+    meta = getattr(getattr(lifter, "graphs", None), "meta", None)
+    return bool(getattr(meta, "causal", False))
+
+
+def check_mode(config: StreamConfig, lifter, what: str = "stream") -> None:
+    """Refuse ``centred`` on a causal graph: its middle frame is predicted from the half window before
+    it only, so centred would add half a window of latency for a worse pose than the newest frame's."""
+    if config.mode == "centred" and is_causal(lifter):
+        raise HtpEdgeError(f"{what}: mode 'centred' on a causal model. Expected mode 'causal' (the default: the "
+                           f"newest frame, which a causal model predicts with the whole window), got 'centred'. "
+                           f"For centred output use a non-causal model, e.g. htp-small.")
+
+
 def parse_frame(frame_px, fmt: str, what: str = "stream frame") -> tuple[np.ndarray, np.ndarray]:
     """Validate one (K, 2|3) frame in layout ``fmt`` (K = 17 for h36m/coco) completely (before it
     can touch a buffer): H36M-ordered xy float32 (17, 2) and confidence (17,), NaN joints marked
