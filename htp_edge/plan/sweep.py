@@ -57,7 +57,7 @@ def run_plan(cfg: PlanConfig, progress: bool = False) -> dict:
     grid = cfg.grid or default_grid(info.frames, info.n1, info.f, mcfg.backend)
     grid = dataclasses.replace(grid, **dict(cfg.overrides))
     check_backend(mcfg.backend, grid.precision)
-    if info.n1 is None and grid.n1 != (None,):
+    if info.n1 is None and (grid.n1, grid.f) != ((None,), (None,)):
         raise HtpEdgeError(f"plan: {info.model} has no pruning knobs. Expected no --n1/--f for it, got "
                            f"n1 {list(grid.n1)}, f {list(grid.f)}.")
     if info.n1 is not None and None in grid.n1 + grid.f:

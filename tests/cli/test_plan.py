@@ -119,8 +119,9 @@ def test_bad_flags_one_line(capsys, plan_args, extra, match):
     assert len(err.strip().splitlines()) == 1 and match in err and "Traceback" not in err
 
 
-def test_d3dp_knobs_refused(capsys, tmp_path):
-    code, _, err = _run(capsys, ["plan", "--checkpoint", "d3dp-small", "--n1", "9", "--cache-dir", str(tmp_path)])
+@pytest.mark.parametrize("knob", ["--n1", "--f"])
+def test_d3dp_knobs_refused(capsys, tmp_path, knob):
+    code, _, err = _run(capsys, ["plan", "--checkpoint", "d3dp-small", knob, "9", "--cache-dir", str(tmp_path)])
     assert code == 2 and "no pruning knobs" in err and len(err.strip().splitlines()) == 1
 
 
