@@ -121,7 +121,11 @@ def calibration_set(onnx_path, source=None, out_dir="calibration/out", cache_dir
     sha = save_feeds(feeds, out)
     desc = {"recipe": asdict(recipe), "saved": str(out), "feeds": len(feeds)}
     if dataset is not None and dataset.name != "motion":
+        subjects = dataset.subjects(recipe.split)
         desc["dataset"] = dataset.describe()
+        desc["clips_from"] = (f"{dataset.name} {recipe.split} subjects "
+                              f"{','.join(subjects) if subjects else '(all in the file)'}: their own 2D, "
+                              f"{recipe.clips} random windows (the recipe's description is of the built-in split)")
     return feeds, sha, desc
 
 
