@@ -74,13 +74,14 @@ def view_sequences(view: str, cfg):
     return seqs[: cfg.max_sequences] if cfg.max_sequences else seqs
 
 
-def evaluate_views(source, view: str, cfg, progress: bool = False, **backend_options) -> dict:
-    """Lift every sequence of ``view`` with the model at ``source`` and score it per group and band."""
+def evaluate_views(source, view: str, cfg, progress: bool = False, reframe: bool = False, **backend_options) -> dict:
+    """Lift every sequence of ``view`` with the model at ``source`` and score it per group and band
+    (``reframe``: through a virtual camera aimed at the person, :mod:`htp_edge.pose.virtual_camera`)."""
     from htp_edge.evaluation.evaluate import camera_intrinsics
     from htp_edge.runtime.lifter import Lifter
     seqs = view_sequences(view, cfg)
     lifter = Lifter.load(source, backend=cfg.backend, steps=cfg.steps, hypotheses=cfg.hypotheses, flip=cfg.flip,
-                         aggregation=cfg.aggregation, seed=cfg.seed, **backend_options)
+                         aggregation=cfg.aggregation, seed=cfg.seed, reframe=reframe, **backend_options)
     rows = []
     try:
         for i, seq in enumerate(seqs):
@@ -95,5 +96,6 @@ def evaluate_views(source, view: str, cfg, progress: bool = False, **backend_opt
         print(file=sys.stderr)
     report = view_report(rows)
     report["view"] = view
+    report["reframe"] = bool(reframe)
     report["config"] = {**asdict(cfg), "frames": lifter.frames, "source": str(source)}
     return report

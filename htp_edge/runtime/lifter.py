@@ -24,6 +24,7 @@ from htp_edge.pose.clipping import cut_clips, gather, stitch
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.inputs import as_keypoints, fill_missing, to_h36m
 from htp_edge.pose.normalize import normalize_screen
+from htp_edge.pose.virtual_camera import reframe_clips, unframe
 from htp_edge.runtime.sources import GraphSet, open_graphs
 
 MAX_STEPS, MAX_HYPOTHESES, MAX_CLIPS = 1000, 64, 256
@@ -40,6 +41,7 @@ class LifterConfig:
     clips_per_call: int = 1
     aggregation: str = "auto"  # mean for H = 1, jpma otherwise
     seed: int = 0
+    reframe: bool = False  # lift each clip as a virtual camera aimed at the person sees it (pose.virtual_camera)
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS + ("auto",):
@@ -91,7 +93,7 @@ class Lifter:
     @classmethod
     def load(cls, source=DEFAULT_CHECKPOINT, backend: str = "onnxruntime", steps: int | None = None,
              hypotheses: int | None = None, flip: bool | None = None, aggregation: str = "auto", seed: int = 0,
-             clips_per_call: int | None = None, **backend_options) -> "Lifter":
+             clips_per_call: int | None = None, reframe: bool = False, **backend_options) -> "Lifter":
         """Open a bundled name, .pt/.bin, .onnx or .engine; a static graph sets H, flip and clips."""
         steps = 1 if steps is None else steps
         wanted = LifterConfig(steps=steps, hypotheses=1 if hypotheses is None else hypotheses,
@@ -102,7 +104,7 @@ class Lifter:
         cfg = LifterConfig(steps=steps, hypotheses=meta.hypotheses if hypotheses is None else hypotheses,
                            flip=meta.flip if flip is None else flip,
                            clips_per_call=meta.clips if clips_per_call is None else clips_per_call,
-                           aggregation=aggregation, seed=seed)
+                           aggregation=aggregation, seed=seed, reframe=bool(reframe))
         try:
             return cls(graphs, cfg)
         except BaseException:
@@ -151,21 +153,30 @@ class Lifter:
         """fill -> normalise -> cut every window; lift all clips together (each clip's noise from its
         index within its window); aggregate and stitch per window. Returns (poses, hypotheses)."""
         t0 = time.perf_counter()
+        intr = intrinsics or Intrinsics.default(width, height)
         prepared = []
         for xy, conf in windows:
             xy = fill_missing(xy, conf)
             cuts = cut_clips(len(xy), self.frames)
-            prepared.append((xy, conf, cuts, gather(normalize_screen(xy, width, height), cuts, self.frames)))
+            if self.config.reframe:
+                virtual, views = reframe_clips(gather(xy, cuts, self.frames), gather(conf, cuts, self.frames),
+                                               intr, width)
+                size = views[0].size
+                prepared.append((xy, conf, cuts, normalize_screen(virtual, size, size), views))
+            else:
+                prepared.append((xy, conf, cuts, gather(normalize_screen(xy, width, height), cuts, self.frames), None))
         clips = np.concatenate([p[3] for p in prepared])  # (sum C, F, J, 2)
         ids = np.concatenate([np.arange(len(p[3])) for p in prepared])  # clip index within its window
         clock.time("preprocess", t0)
         hyps = self._lift_clips(clips, clock, clip_ids=ids)  # (sum C, H, F, J, 3)
-        intr = intrinsics or Intrinsics.default(width, height)
-        outs, start = [], 0
-        for xy, conf, cuts, own in prepared:
+        outs, parts, start = [], [], 0
+        for xy, conf, cuts, own, views in prepared:
             t0 = time.perf_counter()
             part = hyps[start:start + len(own)]
             start += len(own)
+            if views is not None:
+                part = unframe(part, views)  # each clip's virtual camera frame -> the real one
+            parts.append(part)
             poses = aggregate(part, self.config.method, kp_px=gather(xy, cuts, self.frames), intr=intr,
                               confidence=gather(conf, cuts, self.frames))
             t0 = clock.time("aggregate", t0)
@@ -174,7 +185,7 @@ class Lifter:
             clock.time("postprocess", t0)
             outs.append(out)
         self.last_timings = {**clock.ms, "total": sum(clock.ms.values())}
-        return outs, hyps
+        return outs, (np.concatenate(parts) if self.config.reframe else hyps)
 
     def lift_clips(self, clips: np.ndarray, clock: _Clock | None = None) -> np.ndarray:
         """Normalised clips (C, F, J, 2) -> hypotheses (C, H, F, J, 3), in fixed-size batches."""
