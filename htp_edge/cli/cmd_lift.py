@@ -33,6 +33,9 @@ def add_arguments(p) -> None:
     p.add_argument("--focal", type=argtypes.positive_float, default=None,
                    help="focal length in pixels for JPMA (default H36M-like)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reframe", action="store_true",
+                   help="lift each clip as a virtual camera aimed at the person sees it (fixed cameras: robots, "
+                        "surveillance; give the real focal length with --focal)")
     p.add_argument("--plot", default=None,
                    help="a .gif animates the 2D input beside the 3D skeleton; .png/.pdf/.svg: a still of a few frames")
 
@@ -58,7 +61,7 @@ def run(args) -> dict:
     keypoints, fmt, picked = _read_input(args)
     backend = args.backend or ("tensorrt" if str(source).endswith(".engine") else "onnxruntime")
     with Lifter.load(source, backend=backend, steps=args.steps, hypotheses=args.hypotheses,
-                     aggregation=args.aggregation, seed=args.seed) as lifter:
+                     aggregation=args.aggregation, seed=args.seed, reframe=args.reframe) as lifter:
         intr = None
         if args.focal is not None:
             intr = Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)

@@ -25,6 +25,11 @@ def add_arguments(p) -> None:
     p.add_argument("--reader", default=None, choices=READERS,
                    help="read INPUT as this detector's output (default: told from the file's content)")
     p.add_argument("--mode", default="causal", choices=["causal", "centred"])
+    p.add_argument("--focal", type=argtypes.positive_float, default=None,
+                   help="the camera's focal length in pixels (default H36M-like: 1.145 x the larger image side)")
+    p.add_argument("--reframe", action="store_true",
+                   help="lift each clip as a virtual camera aimed at the person sees it (fixed cameras: robots, "
+                        "surveillance; give the real focal length with --focal)")
     p.add_argument("--hop", type=argtypes.positive_int, default=1)
     p.add_argument("--max-tracks", type=argtypes.positive_int, default=8)
     p.add_argument("--track-timeout", type=argtypes.positive_int, default=30,
@@ -87,12 +92,19 @@ def _plot(recent, path, args) -> None:
                 height=args.height, title=f"htp-edge stream ({len(keep)} people)")
 
 
+def _intrinsics(args):
+    from htp_edge.pose.geometry import Intrinsics
+    if args.focal is None:
+        return None
+    return Intrinsics(args.focal, args.focal, args.width / 2, args.height / 2)
+
+
 def _open_lifter(args):
     from htp_edge.artifacts.naming import DEFAULT_CHECKPOINT
     from htp_edge.runtime.multistream import open_batched
     source = args.checkpoint or DEFAULT_CHECKPOINT
     one_person = str(args.input).endswith((".npy", ".npz"))
-    lifter, small = open_batched(source, args.backend, 1 if one_person else args.max_tracks)
+    lifter, small = open_batched(source, args.backend, 1 if one_person else args.max_tracks, reframe=args.reframe)
     return lifter, small, source, lifter.graphs.denoiser.backend
 
 
@@ -120,7 +132,8 @@ def run(args) -> dict:
     args.format = _resolve_format(args, frames)
     lifter, small, source, backend = _open_lifter(args)
     multi = MultiStreamLifter(lifter, args.width, args.height, max_tracks=args.max_tracks, hop=args.hop,
-                              mode=args.mode, format=args.format, track_timeout=args.track_timeout, small=small)
+                              mode=args.mode, format=args.format, track_timeout=args.track_timeout, small=small,
+                              intrinsics=_intrinsics(args))
     counts = {"frames_in": 0, "poses_out": 0, "skipped": 0}
     latencies, tracks, stopped = [], set(), "end of input"
     recent = deque(maxlen=PLOT_FRAMES)  # (2D people, 3D poses) of the last frames, for --plot

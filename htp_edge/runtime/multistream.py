@@ -167,15 +167,16 @@ class MultiStreamLifter:
             self._last_seen.clear()
 
 
-def open_batched(source, backend: str | None = None, max_tracks: int = 8):
+def open_batched(source, backend: str | None = None, max_tracks: int = 8, **lifter_options):
     """``(lifter, small)`` for several people: a bundled checkpoint on ONNX Runtime gets its shipped
     ``max_tracks``-clip graph (every due person in one engine call) with the one-clip graph as
-    ``small``; anything else is opened as it is, with ``small=None``."""
+    ``small``; anything else is opened as it is, with ``small=None``. ``lifter_options`` go to
+    :meth:`Lifter.load` (e.g. ``reframe=True``)."""
     from htp_edge.artifacts.naming import BUNDLED, ENGINE_SUFFIXES, GraphLayout, bundled_onnx
     from htp_edge.runtime.lifter import Lifter
     backend = backend or ("tensorrt" if str(source).endswith(ENGINE_SUFFIXES) else "onnxruntime")
     if (str(source) in BUNDLED and backend == "onnxruntime" and max_tracks > 1
             and bundled_onnx(str(source), GraphLayout(clips=max_tracks)).is_file()):
-        return (Lifter.load(source, backend=backend, clips_per_call=max_tracks),
-                Lifter.load(source, backend=backend))
-    return Lifter.load(source, backend=backend), None
+        return (Lifter.load(source, backend=backend, clips_per_call=max_tracks, **lifter_options),
+                Lifter.load(source, backend=backend, **lifter_options))
+    return Lifter.load(source, backend=backend, **lifter_options), None
