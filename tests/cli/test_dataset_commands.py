@@ -99,6 +99,10 @@ def test_eval_3dhp_per_test_sequence(capsys, tmp_path, tiny_htp_onnx):
         assert abs(r[key] - np.mean([s[key] for s in r["per_sequence"].values()])) < 1e-9
     assert 0 <= r["auc_pct"] <= r["pck150_pct"] <= 100
     assert set(r["hypothesis_metrics"]) == {"j_best", "p_best", "p_agg", "j_agg"}
+    code, text, err = _run(capsys, ["eval", "--onnx", str(tiny_htp_onnx[0]), "--dataset", "3dhp", "--data-dir",
+                                    str(tmp_path), "--subjects-test", "TS5"])
+    assert code == 0, err
+    assert "3dhp (d3dp-3dhp): 1 sequences" in text and "PCK@150" in text and "TS5:" in text and "j_agg" in text
 
 
 def test_export_h36m_command_round_trip(capsys, tmp_path):
