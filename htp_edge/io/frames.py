@@ -112,7 +112,8 @@ class DetectorFrames:
 
 def udp_frames(url: str, idle_timeout: float | None) -> Iterator[Frame | BadLine]:
     """Frames from ``udp://HOST:PORT`` datagrams (one JSON line each) until ``idle_timeout`` seconds
-    pass without one (None: until interrupted)."""
+    pass without one (None: until interrupted). The socket is bound here, before the first frame is
+    asked for, so datagrams sent while the model loads wait in its buffer."""
     parts = urlparse(url)
     if parts.scheme != "udp" or not parts.hostname or not parts.port:
         raise HtpEdgeError(f"stream: bad UDP address {url!r}. Expected udp://HOST:PORT, e.g. udp://127.0.0.1:9870.")
@@ -123,6 +124,10 @@ def udp_frames(url: str, idle_timeout: float | None) -> Iterator[Frame | BadLine
         sock.close()
         raise HtpEdgeError(f"stream: cannot listen on {url} ({exc.strerror}).") from None
     sock.settimeout(idle_timeout)
+    return _receive(sock)
+
+
+def _receive(sock: socket.socket) -> Iterator[Frame | BadLine]:
     number = 0
     try:
         while True:

@@ -122,7 +122,14 @@ def test_udp_input_on_loopback(tmp_path, capsys):
     out = tmp_path / "o.jsonl"
 
     def send():
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the stream has bound the port
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    break
+            time.sleep(0.05)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for line in _lines(32, people=1):
                 s.sendto(line.encode(), ("127.0.0.1", port))
