@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from htp_edge.diffusion.aggregate import aggregate
-from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.clipping import Cut, cut_clips, gather, stitch
 from htp_edge.pose.geometry import Intrinsics
 from htp_edge.pose.inputs import as_keypoints, fill_missing
@@ -80,8 +79,8 @@ def lift_recording(lifter, recording) -> LiftedClips:
     hyps = np.array(hyps, dtype=np.float64)
     hyps[..., 0, :] = 0.0  # D3DP zeroes the predicted root before scoring
     if not np.allclose(stitch(pred, cuts, total), out, atol=1e-5):
-        raise HtpEdgeError(f"eval {recording.name}: the per-clip outputs do not stitch back to the lifter's output. "
-                           f"Expected the same aggregation as Lifter.lift, got a difference. This is a bug; report it.")
+        raise RuntimeError(f"eval {recording.name}: the per-clip outputs do not stitch back to the lifter's output "
+                           f"(the clip path must aggregate exactly as Lifter.lift does)")
     valid = None if recording.valid is None else gather(recording.valid, cuts, frames)
     return LiftedClips(recording=recording, cuts=cuts, hyps=hyps, pred=pred,
                        gt=gather(seq.pose3d.astype(np.float64), cuts, frames),
