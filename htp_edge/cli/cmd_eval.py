@@ -30,7 +30,7 @@ def add_arguments(p) -> None:
                    help="score the streaming path frame by frame: causal (newest frame) and centred (middle frame) "
                         "beside the offline lift, on the same frames")
     from htp_edge.data.datasets import add_dataset_arguments
-    add_dataset_arguments(p, splits=("test",))
+    add_dataset_arguments(p)  # --split train scores --subjects-train
 
 
 def run(args) -> dict:
