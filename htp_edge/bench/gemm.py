@@ -4,9 +4,11 @@ Three rates in GMAC/s, each iteration timing all three one after the other (medi
 iterations, so a noisy, shared machine loads them alike):
 
 * ``square``: numpy/BLAS on one n x n x n product (the CPU's GEMM rate on a friendly shape);
-* ``model_shapes``: numpy/BLAS on exactly the matrix products the graph runs (shapes from ONNX
-  Runtime's profile; a (..., M, K) @ (K, N) product with a constant right operand is run as
-  one (prod(...) * M, K) @ (K, N) GEMM, as ONNX Runtime does; batched products stay batched);
+* ``model_shapes``: numpy/BLAS on exactly the weight GEMMs the graph runs (shapes from ONNX
+  Runtime's profile; a (..., M, K) @ (K, N) product with a weight matrix is run as one
+  (prod(...) * M, K) @ (K, N) GEMM, as ONNX Runtime does; a fused Attention's qkv projection
+  is one of them). The small per-head products (q k^T, a v; a few % of the MACs) are left out:
+  numpy loops over them in Python-sized pieces, which would measure numpy, not the CPU;
 * ``graph``: the graph's multiply-accumulates over one ``session.run``.
 """
 from __future__ import annotations
@@ -37,20 +39,25 @@ class GemmShape:
 
 
 def gemm_shapes(nodes: Sequence[NodeTime]) -> list[GemmShape]:
-    """The matrix products of a profiled graph as GEMM shapes (float products only)."""
+    """The weight GEMMs of a profiled graph as shapes: every product except activation @
+    activation ones (both operands of the same rank >= 3, e.g. q @ k^T)."""
     out = []
     for node in nodes:
-        if node.op not in MATMUL_OPS or not node.macs or len(node.inputs) < 2:
+        if node.op not in MATMUL_OPS or not node.macs or is_batched_product(node):
             continue
-        a, b = node.inputs[0], node.inputs[1]
+        a = node.inputs[0]
         k = a[-1]
-        if len(b) == 2:  # (..., M, K) @ weights: one GEMM over all leading rows
-            rows = prod(a) // k
+        rows = prod(a) // k  # (..., M, K) @ (K, N): one GEMM over all leading rows
+        if node.op in ("Attention", "QAttention"):  # only its qkv projection (the profile lists its bias)
+            out.append(GemmShape(1, rows, k, node.inputs[1][-1] if len(node.inputs[1]) == 2 else node.inputs[1][0]))
+        else:
             out.append(GemmShape(1, rows, k, node.macs // (rows * k)))
-        else:  # batched activations @ activations
-            batch = prod(a[:-2])
-            out.append(GemmShape(batch, a[-2], k, node.macs // (batch * a[-2] * k)))
     return out
+
+
+def is_batched_product(node: NodeTime) -> bool:
+    """Activation @ activation (attention's per-head products), not a product with weights."""
+    return len(node.inputs) >= 2 and len(node.inputs[0]) >= 3 and len(node.inputs[1]) == len(node.inputs[0])
 
 
 class _Operands:

@@ -23,7 +23,7 @@ from htp_edge.errors import HtpEdgeError
 
 # op types whose time is a matrix product (MACs from shapes)
 MATMUL_OPS = ("MatMul", "Gemm", "FusedMatMul", "MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul",
-              "MatMulIntegerToFloat", "FusedGemm")
+              "MatMulIntegerToFloat", "FusedGemm", "Attention", "QAttention")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,12 @@ class NodeTime:
 
 
 def node_macs(op: str, inputs: list, outputs: list) -> int:
-    """MACs of one matrix-product kernel from its profiled shapes (0 for other ops)."""
+    """MACs of one matrix-product kernel from its profiled shapes (0 for other ops). A fused
+    ``Attention`` (x (B, S, D), W (D, 3E)) counts its qkv GEMM and its two products, 2 B S^2 E."""
+    if op in ("Attention", "QAttention") and len(inputs) >= 2 and len(inputs[0]) == 3:
+        # the profile lists no initializers: the second input is W (D, 3E) or, without it, the bias (3E,)
+        (b, s, d), e3 = inputs[0], inputs[1][-1] if len(inputs[1]) == 2 else inputs[1][0]
+        return b * s * d * e3 + 2 * b * s * s * (e3 // 3)
     if op not in MATMUL_OPS or not inputs or not outputs or not outputs[0]:
         return 0
     a, out = inputs[0], outputs[0]

@@ -124,3 +124,11 @@ def test_export_command_makes_the_companion(tmp_path):
     assert main(["export", "--onnx", str(src), "--target", "cpu", "--json"]) == 0
     assert cpu_onnx(src).is_file()
     assert main(["export", "--onnx", str(src)]) != 0  # --onnx alone: only the cpu target
+
+
+def test_profile_counts_the_same_macs_in_the_fused_graph(graphs):
+    from htp_edge.bench.profile import profile_graph, summarize_profile
+    path, report = graphs["htp-small_c1_h1_flip"]
+    feed = _feed(path)
+    plain, fused = (summarize_profile(profile_graph(p, feed, runs=1, warmup=0))["macs"] for p in (path, report["onnx"]))
+    assert fused == plain > 0

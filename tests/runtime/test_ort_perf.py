@@ -6,7 +6,7 @@ import pytest
 
 from htp_edge.artifacts.resources import checkpoints_dir
 from htp_edge.bench.gap import GapConfig, measure_gap, recorded_feed
-from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, measure_rates
+from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, is_batched_product, measure_rates
 from htp_edge.bench.profile import node_macs, profile_graph, summarize_profile
 from htp_edge.bench.run import walking_keypoints
 from htp_edge.errors import HtpEdgeError
@@ -82,12 +82,18 @@ def test_node_macs_from_shapes():
     assert node_macs("Gemm", [(14, 128), (384, 128)], [(14, 384)]) == 14 * 384 * 128
     assert node_macs("FusedMatMul", [(3, 4, 17, 32), (3, 4, 17, 32)], [(3, 4, 17, 17)]) == 3 * 4 * 17 * 17 * 32
     assert node_macs("Softmax", [(3, 4)], [(3, 4)]) == 0
+    # fused attention: qkv GEMM + q k^T + a v
+    assert node_macs("Attention", [(3, 7, 128), (128, 384), (384,)], [(3, 7, 128)]) == \
+        3 * 7 * 128 * 384 + 2 * 3 * 7 * 7 * 128
+    assert node_macs("Attention", [(3, 7, 128), (384,)], [(3, 7, 128)]) == 3 * 7 * 128 * 384 + 2 * 3 * 7 * 7 * 128
 
 
 def test_gemm_shapes_cover_the_profiled_macs_and_rates_are_measured(feed):
     nodes = profile_graph(GRAPH, feed, runs=1, warmup=0)
     shapes = gemm_shapes(nodes)
-    assert sum(s.macs for s in shapes) == summarize_profile(nodes)["macs"]
+    weight_macs = sum(n.macs for n in nodes if n.macs and not is_batched_product(n))
+    assert sum(s.macs for s in shapes) == weight_macs
+    assert 0.8 * summarize_profile(nodes)["macs"] < weight_macs < summarize_profile(nodes)["macs"]
     calls = []
     report = measure_rates(lambda: calls.append(1), 10 ** 6, shapes[:3], GemmRateConfig(iters=2, warmup=1, square=64))
     assert len(calls) == 3 and all(v > 0 for v in report["gmacs_per_s"].values())
