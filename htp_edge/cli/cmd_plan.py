@@ -60,10 +60,12 @@ def add_arguments(p) -> None:
     p.add_argument("--max-sequences", type=argtypes.positive_int, default=None,
                    help="score only the first N sequences of the split (default all)")
     p.add_argument("--seed", type=int, default=0, help="diffusion noise seed of the evaluation")
-    p.add_argument("--iters", type=argtypes.positive_int, default=20, help="bench iterations per point (default 20)")
-    p.add_argument("--warmup", type=int, default=3, help="bench warm-up iterations per point (default 3)")
-    p.add_argument("--rounds", type=argtypes.positive_int, default=1,
-                   help="latency passes over all points, alternated; p50/p99 = medians of the rounds (default 1)")
+    p.add_argument("--iters", type=argtypes.positive_int, default=5,
+                   help="bench iterations per point and round (default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="bench warm-up iterations per point and round (default 1)")
+    p.add_argument("--rounds", type=argtypes.positive_int, default=10,
+                   help="latency passes over all points, alternated so that load on the machine spreads over every "
+                        "point; p50/p99 = medians of the rounds' (default 10)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for onnxruntime/torch (0: default)")
     p.add_argument("--plot", default=None, help="write MPJPE vs p50 latency (front highlighted) to this PNG")
     p.add_argument("--export", default=None, metavar="DIR",

@@ -19,8 +19,8 @@ class MeasureConfig:
     split: str = "test"
     max_sequences: int | None = None
     seed: int = 0
-    iters: int = 20
-    warmup: int = 3
+    iters: int = 5           # per round (PlanConfig.rounds)
+    warmup: int = 1
     threads: int = 0
 
     def __post_init__(self) -> None:

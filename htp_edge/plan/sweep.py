@@ -26,7 +26,7 @@ class PlanConfig:
     grid: Grid | None = None            # None: default_grid of the checkpoint
     overrides: tuple = ()               # ((knob, values), ...) replacing lists of the grid
     measure: MeasureConfig = field(default_factory=MeasureConfig)
-    rounds: int = 1                     # latency passes over all settings
+    rounds: int = 10                    # latency passes over all settings, alternated
     budget_ms: float | None = None
     budget_stat: str = "p50"
     cache_dir: str | None = None        # default <cache>/plan

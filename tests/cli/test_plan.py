@@ -26,7 +26,8 @@ def _run(capsys, argv):
 def plan_args(tiny_htp_ckpt, tmp_path_factory):
     cache = tmp_path_factory.mktemp("plan_cache")
     return ["plan", "--checkpoint", str(tiny_htp_ckpt), "--n1", "4", "--f", "3", "--steps", "1,2", "--flip", "off",
-            "--precision", "fp32", "--max-sequences", "1", "--iters", "3", "--warmup", "1", "--cache-dir", str(cache)]
+            "--precision", "fp32", "--max-sequences", "1", "--iters", "3", "--warmup", "1", "--rounds", "2",
+            "--cache-dir", str(cache)]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ MEASURE = MeasureConfig(max_sequences=1, iters=3, warmup=1)
 
 
 def _cfg(ckpt, folder, **kw) -> PlanConfig:
-    return PlanConfig(checkpoint=str(ckpt), grid=GRID, measure=MEASURE, cache_dir=str(folder), **kw)
+    return PlanConfig(checkpoint=str(ckpt), grid=GRID, measure=MEASURE, cache_dir=str(folder), rounds=2, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_report_keys_and_points(first):
     for p in first["points"]:
         assert set(p["settings"]) == {"n1", "f", "steps", "hypotheses", "flip", "precision"}
         assert p["mpjpe_mm"] > 0 and 0 < p["p50_ms"] <= p["p99_ms"]
-        assert p["sequences"] == 1
+        assert p["sequences"] == 1 and p["rounds"] == 2
     combos = {(p["settings"]["n1"], p["settings"]["steps"]) for p in first["points"]}
     assert combos == {(4, 1), (4, 2), (6, 1), (6, 2)}
     assert first["recommended"] is None and "message" not in first  # no budget given
