@@ -69,7 +69,7 @@ def quantized_onnx(src: Path, precision: str, folder: Path, calibration_dir: Pat
         return out
     planner = planner_onnx(src) if planner_onnx(src).is_file() else None
     with ArtifactSet([out, planner_onnx(out) if planner else None], inputs=[src, planner], what="plan") as staged:
-        with _quiet_root_logger():  # ONNX Runtime's quantiser logs advice on the root logger
+        with quiet_root_logger():  # ONNX Runtime's quantiser logs advice on the root logger
             quantize(src, staged[out], precision, calibration_dir=str(calibration_dir), progress=False,
                      compare=False)
         copy_graph_meta(staged[out], read_graph_meta(src))
@@ -79,7 +79,7 @@ def quantized_onnx(src: Path, precision: str, folder: Path, calibration_dir: Pat
 
 
 @contextlib.contextmanager
-def _quiet_root_logger():
+def quiet_root_logger():
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)

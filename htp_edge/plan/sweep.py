@@ -182,6 +182,7 @@ def export_recommended(report: dict, cfg: PlanConfig, out_dir: str, quiet: bool 
 
     from htp_edge.artifacts.files import ArtifactSet
     from htp_edge.plan.commands import run_command
+    from htp_edge.plan.graphs import quiet_root_logger
     from htp_edge.plan.variants import CheckpointInfo, variant_checkpoint
     rec = report.get("recommended")
     if rec is None:
@@ -196,7 +197,8 @@ def export_recommended(report: dict, cfg: PlanConfig, out_dir: str, quiet: bool 
         dest = Path(argv["export"][argv["export"].index("--checkpoint") + 1])
         with ArtifactSet([dest], inputs=[src], what="plan") as staged:
             shutil.copyfile(src, staged[dest])
-    done = {"export": run_command(argv["export"], quiet)}
-    if argv["quantize"]:
-        done["quantize"] = run_command(argv["quantize"], quiet)
+    with quiet_root_logger():  # ONNX Runtime's quantiser logs advice on the root logger
+        done = {"export": run_command(argv["export"], quiet)}
+        if argv["quantize"]:
+            done["quantize"] = run_command(argv["quantize"], quiet)
     return done
