@@ -79,12 +79,12 @@ def _keys(info, setting: Setting, mcfg: MeasureConfig, rounds: int, host: dict) 
 
 
 def _measure_all(info, settings, keys, cache, cfg: PlanConfig, progress: bool) -> list[dict]:
+    """Cached records where there are; the rest measured (accuracy first, then the latency rounds)."""
     from htp_edge.plan.graphs import graph_source
     acc = [cache.get("accuracy", k["accuracy"]) for k in keys]
     lat = [cache.get("latency", k["latency"]) for k in keys]
     todo_acc = [i for i, a in enumerate(acc) if a is None]
     todo_lat = [i for i, t in enumerate(lat) if t is None]
-    bar = _bar(len(todo_acc) + cfg.rounds * len(todo_lat), progress)
     sources: dict[int, str] = {}
 
     def source(i: int) -> str:
@@ -92,25 +92,31 @@ def _measure_all(info, settings, keys, cache, cfg: PlanConfig, progress: bool) -
             sources[i] = graph_source(info, settings[i], cfg.measure.backend, cfg.folder)
         return sources[i]
 
+    bar = _bar(len(todo_acc) + cfg.rounds * len(todo_lat), progress)
     try:
         for i in todo_acc:
             bar.set_description(f"accuracy {settings[i].label()}")
             acc[i] = measuring.accuracy(source(i), settings[i], cfg.measure)
             cache.put("accuracy", keys[i]["accuracy"], acc[i])
             bar.update()
-        runs: dict[int, list[dict]] = {i: [] for i in todo_lat}
-        for r in range(cfg.rounds):
-            for i in todo_lat:
-                bar.set_description(f"latency {r + 1}/{cfg.rounds} {settings[i].label()}")
-                runs[i].append(measuring.latency(source(i), settings[i], cfg.measure))
-                bar.update()
-        for i in todo_lat:
-            lat[i] = combine_rounds(runs[i])
-            cache.put("latency", keys[i]["latency"], lat[i])
+        for i, record in _latency_rounds(todo_lat, settings, source, cfg, bar).items():
+            lat[i] = record
+            cache.put("latency", keys[i]["latency"], record)
     finally:
         bar.close()
     return [{**_accuracy_fields(a), **t, "cached": i not in todo_acc and i not in todo_lat}
             for i, (a, t) in enumerate(zip(acc, lat))]
+
+
+def _latency_rounds(todo: list[int], settings, source, cfg: PlanConfig, bar) -> dict[int, dict]:
+    """``cfg.rounds`` passes over the points in ``todo``, alternated; the combined record of each."""
+    runs: dict[int, list[dict]] = {i: [] for i in todo}
+    for r in range(cfg.rounds):
+        for i in todo:
+            bar.set_description(f"latency {r + 1}/{cfg.rounds} {settings[i].label()}")
+            runs[i].append(measuring.latency(source(i), settings[i], cfg.measure))
+            bar.update()
+    return {i: combine_rounds(runs[i]) for i in todo}
 
 
 def _accuracy_fields(a: dict) -> dict:
