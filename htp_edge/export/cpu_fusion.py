@@ -210,6 +210,9 @@ def write_cpu_graph(onnx_path, out_path=None) -> dict:
     src = Path(onnx_path)
     out = Path(out_path) if out_path is not None else cpu_onnx(src)
     meta = read_graph_meta(src)
+    if meta.planner and not planner_onnx(src).is_file():
+        raise HtpEdgeError(f"cpu graph: {src.name} needs its TCEP planner graph {planner_onnx(src).name} beside it. "
+                           f"Expected the set written by `htp-edge export`, got the graph alone.")
     model = onnx.load(str(src))
     require_fusable(model, f"cpu graph {src.name}")
     fused = fuse_attention(model)

@@ -132,3 +132,11 @@ def test_profile_counts_the_same_macs_in_the_fused_graph(graphs):
     feed = _feed(path)
     plain, fused = (summarize_profile(profile_graph(p, feed, runs=1, warmup=0))["macs"] for p in (path, report["onnx"]))
     assert fused == plain > 0
+
+
+def test_a_graph_without_its_planner_is_refused(tmp_path):
+    src = tmp_path / "alone.onnx"
+    shutil.copyfile(checkpoints_dir() / "htp-small_c1_h1_flip.onnx", src)
+    with pytest.raises(HtpEdgeError, match="planner"):
+        write_cpu_graph(src)
+    assert not cpu_onnx(src).exists()

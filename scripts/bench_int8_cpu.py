@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""INT8 dynamic on ONNX Runtime's CPU beside FP32, on the plain and the CPU companion graphs.
+
+Variants, alternated per iteration on the feed the runtime builds (medians, speed-up vs FP32
+plain): FP32 plain, FP32 CPU graph, the shipped INT8 dynamic recipe on each
+(``htp_edge.precision.int8.quantize_int8_dynamic``: MatMul/Gemm, 7-bit weights), and an
+experimental variant that also quantises the fused Attention (QAttention; not a shipped recipe,
+its MPJPE is not gated). Needs onnx (workstation); writes only into a temporary folder.
+
+usage: python scripts/bench_int8_cpu.py [--onnx G.onnx] [--iters 40]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_ONNX = "htp_edge/checkpoints/htp-small_c1_h1_flip.onnx"
+
+
+def variants(src: Path, tmp: Path) -> dict[str, Path]:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from htp_edge.export.cpu_fusion import write_cpu_graph
+    from htp_edge.precision.int8 import REDUCE_RANGE, quantize_int8_dynamic
+    plain = src
+    cpu = Path(write_cpu_graph(plain, tmp / "g.cpu.onnx")["onnx"])
+    out = {"fp32": plain, "fp32-cpu": cpu, "int8": tmp / "int8.onnx", "int8-cpu": tmp / "int8_cpu.onnx",
+           "int8-cpu-qattention": tmp / "int8_cpu_qatt.onnx"}
+    quantize_int8_dynamic(plain, out["int8"])
+    quantize_int8_dynamic(cpu, out["int8-cpu"])
+    quantize_dynamic(str(cpu), str(out["int8-cpu-qattention"]), op_types_to_quantize=["MatMul", "Gemm", "Attention"],
+                     reduce_range=REDUCE_RANGE, weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--onnx", default=DEFAULT_ONNX)
+    p.add_argument("--iters", type=int, default=40)
+    args = p.parse_args(argv)
+    import numpy as np
+
+    from htp_edge.bench.gap import bare_session, recorded_feed
+    from htp_edge.bench.run import walking_keypoints
+    from htp_edge.runtime.lifter import Lifter
+    with Lifter.load(args.onnx, cpu_graph=False) as lifter:
+        feed = recorded_feed(lifter, walking_keypoints(lifter.frames * lifter.config.clips_per_call))
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions = {k: bare_session(v) for k, v in variants(Path(args.onnx), Path(tmp)).items()}
+        ref = sessions["fp32"].run(None, feed)[0]
+        diff = {k: float(np.abs(s.run(None, feed)[0] - ref).max()) for k, s in sessions.items()}
+        times = {k: [] for k in sessions}
+        for _ in range(args.iters):
+            for k, s in sessions.items():
+                time.sleep(0.01)
+                t0 = time.perf_counter()
+                s.run(None, feed)
+                times[k].append(time.perf_counter() - t0)
+    base = float(np.median(times["fp32"]))
+    print(f"{args.onnx}: {args.iters} iterations, alternated")
+    print(f"  {'variant':<22}{'p50 ms':>10}{'vs fp32':>10}{'max |diff| m':>14}")
+    for k, t in times.items():
+        print(f"  {k:<22}{np.median(t) * 1e3:>10.2f}{base / np.median(t):>9.2f}x{diff[k]:>14.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
