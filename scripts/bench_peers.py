@@ -452,8 +452,9 @@ def plot(report: dict, path: str) -> str:
                 ecolor="grey", capsize=3)
         for y, n in enumerate(names):
             x = r["peers"][n]["speedup_vs_ort"]
-            ax.annotate(f"{x:.2f}x" if x else "", (p50[y], y), xytext=(3, 0), textcoords="offset points",
+            ax.annotate(f"{x:.2f}x" if x else "", (p99[y], y), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8)
+        ax.set_xlim(0, max(p99) * 1.2)  # room for the labels
         ax.invert_yaxis()
         ax.set_xlabel("ms per call (p50, whisker p99)")
         ax.set_title(f"{r['model']} (batch {r['batch']})", fontsize=10)
