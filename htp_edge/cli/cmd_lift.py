@@ -10,6 +10,7 @@ HELP = ("lift a (T, 17, 2|3) .npy/.npz of pixel keypoints, or a 2D detector's ou
 def add_arguments(p) -> None:
     from htp_edge.io.detectors import READERS
     from htp_edge.pose.layouts import FORMATS
+    from htp_edge.runtime.backends import backend_names
     p.add_argument("input", help=".npy/.npz array (T, K, 2) pixels or (T, K, 3) with confidences, or a detector's "
                                  "output: AlphaPose results .json, MMPose predictions .json, OpenPose folder of "
                                  "*_keypoints.json")
@@ -25,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--person", type=int, default=None,
                    help="detector files: the track id to lift (without track ids: the index in each frame); default "
                         "the track seen in most frames, or without track ids the most confident person per frame")
-    p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"],
+    p.add_argument("--backend", default=None, choices=backend_names(),
                    help="default: tensorrt for .engine, onnxruntime otherwise")
     p.add_argument("--steps", type=argtypes.steps, default=1)
     p.add_argument("--hypotheses", type=argtypes.hypotheses, default=None)

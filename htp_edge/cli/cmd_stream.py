@@ -11,12 +11,13 @@ HELP = "lift a stream of several people's 2D keypoints (.npy, JSON lines, stdin,
 def add_arguments(p) -> None:
     from htp_edge.io.detectors import READERS
     from htp_edge.pose.layouts import FORMATS
+    from htp_edge.runtime.backends import backend_names
     p.add_argument("input", help=".npy/.npz (one person), a .jsonl file, - (stdin), udp://HOST:PORT, or a detector's "
                                  "output (AlphaPose/MMPose .json, OpenPose folder); JSON lines are {\"t\": s, "
                                  "\"people\": [{\"id\": int, \"keypoints\": [[x, y, conf], ...]}]}")
     p.add_argument("--out", required=True, help="output .jsonl (one line per input frame) or .mcap (ROS 2 messages)")
     p.add_argument("--checkpoint", default=None, help="bundled name, .pt/.bin, .onnx or .engine (default htp-small)")
-    p.add_argument("--backend", default=None, choices=["torch", "onnxruntime", "tensorrt"])
+    p.add_argument("--backend", default=None, choices=backend_names())
     p.add_argument("--width", type=argtypes.positive_float, default=1000.0, help="image width in pixels")
     p.add_argument("--height", type=argtypes.positive_float, default=1000.0, help="image height in pixels")
     p.add_argument("--format", default=None, choices=FORMATS,
