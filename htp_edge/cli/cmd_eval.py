@@ -29,6 +29,11 @@ def add_arguments(p) -> None:
     p.add_argument("--stream", action="store_true",
                    help="score the streaming path frame by frame: causal (newest frame) and centred (middle frame) "
                         "beside the offline lift, on the same frames")
+    p.add_argument("--views", default=None, choices=["aimed", "approach", "cross"],
+                   help="the real-motion split seen by a robot's fixed camera: people approaching from 8 m to "
+                        "1.5 m or crossing the view (aimed: today's cameras), scored per clip and distance band")
+    p.add_argument("--reframe", action="store_true",
+                   help="lift each clip as a virtual camera aimed at the person sees it (Lifter reframe=True)")
     from htp_edge.data.datasets import add_dataset_arguments
     add_dataset_arguments(p)  # --split train scores --subjects-train
 
@@ -45,8 +50,22 @@ def run(args) -> dict:
                      aggregation=args.aggregation, seed=args.seed, max_sequences=args.max_sequences,
                      cache_dir=args.cache_dir)
     dataset = dataset_config(args)
+    if args.views and (dataset.name != "motion" or args.stream or args.baseline):
+        from htp_edge.errors import HtpEdgeError
+        raise HtpEdgeError(f"eval: --views renders the built-in real-motion split. Expected it without --dataset "
+                           f"{dataset.name}, --stream and --baseline, got them together. Drop one.")
+    if args.reframe and (args.stream or args.baseline):
+        from htp_edge.errors import HtpEdgeError
+        raise HtpEdgeError("eval: --reframe changes how the model is fed. Expected a model source without --stream "
+                           "or --baseline, got them together. Drop --reframe.")
     if dataset.name != "motion":
         return _run_dataset(args, cfg, source, dataset)
+    if args.views:
+        from htp_edge.evaluation.views import evaluate_views
+        if args.onnx or args.engine:
+            cfg = _layout_from_graph(cfg, source, args)
+        return evaluate_views(source, args.views, cfg, progress=not args.json and sys.stderr.isatty(),
+                              reframe=args.reframe)
     if args.stream:
         from htp_edge.evaluation.streaming import evaluate_streaming
         if args.onnx or args.engine:
@@ -57,7 +76,7 @@ def run(args) -> dict:
     else:
         if args.onnx or args.engine:
             cfg = _layout_from_graph(cfg, source, args)
-        report = evaluate_source(source, cfg, progress=not args.json and sys.stderr.isatty())
+        report = evaluate_source(source, cfg, progress=not args.json and sys.stderr.isatty(), reframe=args.reframe)
     if not args.per_sequence:
         report.pop("per_sequence", None)
     return report
@@ -73,7 +92,8 @@ def _run_dataset(args, cfg, source, dataset) -> dict:
                            f"it, got --dataset {dataset.name}. Drop {flag}.")
     if args.onnx or args.engine:
         cfg = _layout_from_graph(cfg, source, args)
-    report = evaluate_dataset(source, cfg, dataset, progress=not args.json and sys.stderr.isatty())
+    report = evaluate_dataset(source, cfg, dataset, progress=not args.json and sys.stderr.isatty(),
+                              reframe=args.reframe)
     if not args.per_sequence and isinstance(report.get("per_sequence"), list):
         report.pop("per_sequence")
     return report
@@ -110,7 +130,18 @@ def _format_dataset(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _format_views(r: dict) -> str:
+    lines = [f"{r['view']} view{' (reframed)' if r['reframe'] else ''}: {r['sequences']} sequences, {r['frames']} "
+             f"frames", f"  MPJPE {r['mpjpe_mm']:.1f} mm (mean over {len(r['per_group'])} clip groups "
+             f"{r['mean_over_groups_mm']:.1f} mm)   P-MPJPE {r['p_mpjpe_mm']:.1f} mm"]
+    lines += [f"  {g:>32}: MPJPE {v['mpjpe_mm']:.1f} mm" for g, v in r["per_group"].items()]
+    lines += [f"  {b:>32}: MPJPE {v['mpjpe_mm']:.1f} mm over {v['frames']} frames" for b, v in r["per_band"].items()]
+    return "\n".join(lines)
+
+
 def format_text(r: dict) -> str:
+    if "view" in r:
+        return _format_views(r)
     if "protocol" in r:
         return _format_dataset(r)
     if "causal" in r:

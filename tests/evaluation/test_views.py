@@ -54,3 +54,24 @@ def test_evaluate_views_runs_the_public_lifter(tiny_htp_onnx):
         errors.append(frame_errors(lifter.lift(kp, seq.width, seq.height, intrinsics=camera_intrinsics(seq.camera)),
                                    seq.pose3d)[0])
     assert r["mpjpe_mm"] == pytest.approx(float(np.concatenate(errors).mean()), rel=1e-6)
+
+
+def test_eval_views_command(tiny_htp_onnx, capsys):
+    import json
+
+    from htp_edge.cli.main import main
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "cross", "--max-sequences", "2", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["view"] == "cross" and plain["reframe"] is False and plain["sequences"] == 2
+    assert set(plain["per_band"]) and set(plain["per_group"]) == {"climb/seq4"}
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "cross", "--max-sequences", "2", "--reframe"]) == 0
+    text = capsys.readouterr().out
+    assert "cross view (reframed): 2 sequences" in text and "mean over 1 clip groups" in text
+
+
+def test_eval_views_refuses_other_modes(tiny_htp_onnx, capsys):
+    from htp_edge.cli.main import main
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "approach", "--stream"]) == 2
+    assert "--views renders the built-in real-motion split" in capsys.readouterr().err
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--stream", "--reframe"]) == 2
+    assert "--reframe changes how the model is fed" in capsys.readouterr().err
