@@ -37,6 +37,7 @@ def run(args) -> dict:
     lifter, macs, label = _open(args, cfg)
     report = {"backend": args.backend, **run_bench(lifter, cfg, macs)}
     report["label"] = args.label or label
+    report["graph"] = lifter.graphs.source  # the file that ran (a CPU companion x.cpu.onnx when present)
     report["macs_per_pass"] = macs
     if args.gemm_reference:
         report["gemm_reference_gmacs_per_s"] = gemm_peak_gmacs()
@@ -107,6 +108,7 @@ def format_text(r: dict) -> str:
     c = r["config"]
     lines = [f"{r['label']}: {c['mode']} mode, F={c['frames']}, K={c['steps']}, H={c['hypotheses']}, "
              f"flip={c['flip']}, {c['passes_per_iteration']} denoiser passes per iteration, {c['iters']} iterations",
+             f"  graph {r.get('graph', '?')}",
              f"  {'stage':<16}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'max ms':>10}"]
     for name, s in list(r["stages"].items()) + [("total", r["total"])]:
         lines.append(f"  {name:<16}{s['p50_ms']:>10.2f}{s['p90_ms']:>10.2f}{s['p99_ms']:>10.2f}{s['mean_ms']:>10.2f}"
