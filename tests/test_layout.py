@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "htp_edge"
 BLOCKED = str(Path(__file__).with_name("blocked.py"))
 RUNTIME_HALF = ("artifacts", "pose", "diffusion", "runtime", "bench", "io", "ros")
-WORKSTATION_HALF = ("model", "data", "train", "evaluation", "export", "precision", "engines")
+WORKSTATION_HALF = ("model", "data", "train", "evaluation", "export", "precision", "engines", "plan")
 # third-party packages and the only runtime modules that may import them (inside functions)
 HOMES = {"torch": {"runtime/backends/torch_backend.py", "runtime/sources.py"}, "mcap": {"io/mcap_out.py"},
          "mcap_ros2": {"io/mcap_out.py"}, "rclpy": {"ros/node.py"},

@@ -37,8 +37,8 @@ def _choice(options, what: str):
 def add_arguments(p) -> None:
     p.add_argument("--checkpoint", default="htp-small", help="bundled name (htp-small, d3dp-small) or .pt/.bin "
                                                              "(default htp-small)")
-    p.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch", "tensorrt"],
-                   help="where to measure (default onnxruntime; tensorrt is not swept yet)")
+    p.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino", "torch", "tensorrt"],
+                   help="where to measure (default onnxruntime; openvino runs FP32; tensorrt is not swept yet)")
     p.add_argument("--budget-ms", type=argtypes.positive_float, default=None,
                    help="latency budget per lift of one clip: recommend the most accurate setting within it")
     p.add_argument("--budget-stat", default="p50", choices=["p50", "p99"],

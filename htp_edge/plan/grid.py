@@ -15,9 +15,9 @@ from htp_edge.errors import HtpEdgeError
 
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic")
 # what each backend runs; fp16 and INT8 are ONNX graphs (htp-edge quantize), so torch runs FP32 only
-BACKEND_PRECISIONS = {"onnxruntime": PRECISIONS, "torch": ("fp32",)}
+BACKEND_PRECISIONS = {"onnxruntime": PRECISIONS, "openvino": ("fp32",), "torch": ("fp32",)}
 # the default sweep: INT8 dynamic is ONNX Runtime's fast CPU format; FP16 has no fast CPU kernels
-DEFAULT_PRECISIONS = {"onnxruntime": ("fp32", "int8-dynamic"), "torch": ("fp32",)}
+DEFAULT_PRECISIONS = {"onnxruntime": ("fp32", "int8-dynamic"), "openvino": ("fp32",), "torch": ("fp32",)}
 MAX_STEPS, MAX_HYPOTHESES = 1000, 64
 
 
