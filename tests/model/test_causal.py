@@ -23,6 +23,15 @@ CONFIGS = [TINY, TINY_HTP, HTP_TCEP_ONLY, HTP_MGPTP_ONLY, HTP_SMALL_NARROW]
 IDS = ["d3dp", "htp", "htp-tcep-only", "htp-mgptp-only", "htp-small-narrow"]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Many tiny forward passes: one thread avoids thread hand-off costs on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _net(cfg, seed=0):
     torch.manual_seed(seed)
     net = Denoiser(cfg).eval()
