@@ -105,7 +105,7 @@ def test_kill_9_during_lift_leaves_the_old_or_the_new_output(workdir, delay):
     assert main([*LIFT, "--seed", "5"]) == 0 and _staging_left(workdir) == []  # the next run sweeps leftovers
 
 
-@pytest.mark.parametrize("delay", [1.5, 3.0, 4.5])
+@pytest.mark.parametrize("delay", [0.8, 1.5, 3.0])  # an idle machine exports the tiny model in ~4 s
 def test_kill_9_during_export_leaves_a_consistent_set(tmp_path, tiny_htp_ckpt, delay):
     from htp_edge import Lifter
     out = tmp_path / "m.onnx"
