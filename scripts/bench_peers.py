@@ -118,17 +118,8 @@ def checkpoint_for(spec: ModelSpec) -> str:
     from htp_edge.model.config import preset
     if spec.name in BUNDLED and spec.frames in (None, preset(spec.name).frames):
         return spec.name
-    import torch
-
-    from htp_edge.artifacts.cache import default_cache_dir
-    from htp_edge.model.checkpoint import save_checkpoint
-    from htp_edge.model.denoiser import DiffusionPoseModel
-    cfg = preset(spec.name, spec.frames)
-    path = default_cache_dir() / "random" / f"{cfg.tag()}_seed0.pt"
-    if not path.is_file():
-        torch.manual_seed(0)
-        save_checkpoint(path, DiffusionPoseModel(cfg))
-    return str(path)
+    from htp_edge.model.checkpoint import random_checkpoint
+    return str(random_checkpoint(preset(spec.name, spec.frames)))
 
 
 def prepare_case(spec: ModelSpec, threads: int) -> Case:

@@ -73,18 +73,9 @@ def _model_source(args, cfg):
     from htp_edge.artifacts.naming import BUNDLED, CHECKPOINT_SUFFIXES
     if args.model in BUNDLED or Path(args.model).suffix in CHECKPOINT_SUFFIXES:
         return args.model
-    import torch
-
-    from htp_edge.artifacts.cache import default_cache_dir
-    from htp_edge.model.checkpoint import save_checkpoint
+    from htp_edge.model.checkpoint import random_checkpoint
     from htp_edge.model.config import preset
-    from htp_edge.model.denoiser import DiffusionPoseModel
-    mcfg = preset(args.model, args.frames)
-    path = default_cache_dir() / "random" / f"{mcfg.tag()}_seed0.pt"
-    if not path.is_file():
-        torch.manual_seed(0)
-        save_checkpoint(path, DiffusionPoseModel(mcfg))
-    return str(path)
+    return str(random_checkpoint(preset(args.model, args.frames)))
 
 
 def _macs(meta):

@@ -236,3 +236,17 @@ def save_checkpoint(path: Path, net, epoch: int = 0, lr: float = 0.0, optimizer:
     path = Path(path)
     atomic_write(path, lambda handle: torch.save(ckpt, handle))
     return path
+
+
+def random_checkpoint(cfg) -> Path:
+    """A seeded (seed 0) random-weights checkpoint of model config ``cfg`` in the user cache, written
+    once: what timing runs use for presets with no trained weights."""
+    import torch
+
+    from htp_edge.artifacts.cache import default_cache_dir
+    from htp_edge.model.denoiser import DiffusionPoseModel
+    path = default_cache_dir() / "random" / f"{cfg.tag()}_seed0.pt"
+    if not path.is_file():
+        torch.manual_seed(0)
+        save_checkpoint(path, DiffusionPoseModel(cfg))
+    return path

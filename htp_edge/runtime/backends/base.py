@@ -49,11 +49,21 @@ class Runner:
         return dict(options)
 
     # -- introspection -----------------------------------------------------------------------
+    # (inputs, outputs) read once by a backend's activate() and cleared by its deactivate(); a
+    # backend that keeps its specs elsewhere overrides input_specs/output_specs.
+    _specs: tuple[list[TensorSpec], list[TensorSpec]] | None = None
+
     def input_specs(self) -> list[TensorSpec]:
-        raise NotImplementedError
+        return self._active_specs()[0]
 
     def output_specs(self) -> list[TensorSpec]:
-        raise NotImplementedError
+        return self._active_specs()[1]
+
+    def _active_specs(self) -> tuple[list[TensorSpec], list[TensorSpec]]:
+        if self._specs is None:
+            raise HtpEdgeError(f"{self.backend} backend: runner is not active. Expected activate() (or "
+                               f"`with runner:`) before use, got an inactive runner.")
+        return self._specs
 
     # -- inference ---------------------------------------------------------------------------
     def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

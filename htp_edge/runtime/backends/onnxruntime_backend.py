@@ -93,7 +93,6 @@ class OnnxRuntimeRunner(Runner):
         self.config = OrtSessionConfig(threads=threads, spinning=spinning, io_binding=io_binding,
                                        optimization=optimization, profile_prefix=profile_prefix)
         self.session = None
-        self._specs: tuple[list[TensorSpec], list[TensorSpec]] | None = None
         self._binding = None
 
     @property
@@ -123,18 +122,6 @@ class OnnxRuntimeRunner(Runner):
     def deactivate(self) -> None:
         self.session, self._specs, self._binding = None, None, None
         super().deactivate()
-
-    def input_specs(self) -> list[TensorSpec]:
-        return self._require_specs()[0]
-
-    def output_specs(self) -> list[TensorSpec]:
-        return self._require_specs()[1]
-
-    def _require_specs(self):
-        if self._specs is None:
-            raise HtpEdgeError("onnxruntime backend: runner is not active. Expected activate() (or `with runner:`) "
-                               "before use, got an inactive runner.")
-        return self._specs
 
     def end_profile(self) -> str | None:
         """Stop ONNX Runtime's profiler; the path of its JSON (None without ``profile_prefix``)."""

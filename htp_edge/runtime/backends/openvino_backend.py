@@ -50,7 +50,6 @@ class OpenVinoRunner(Runner):
                                f"got {threads!r}.")
         self.artifact, self.device, self.threads = artifact, device, threads
         self._request = None
-        self._specs: tuple[list[TensorSpec], list[TensorSpec]] | None = None
         self._outputs: list = []
 
     def activate(self) -> None:
@@ -77,18 +76,6 @@ class OpenVinoRunner(Runner):
     def deactivate(self) -> None:
         self._request, self._specs, self._outputs = None, None, []
         super().deactivate()
-
-    def input_specs(self) -> list[TensorSpec]:
-        return self._require_specs()[0]
-
-    def output_specs(self) -> list[TensorSpec]:
-        return self._require_specs()[1]
-
-    def _require_specs(self):
-        if self._specs is None:
-            raise HtpEdgeError("openvino backend: runner is not active. Expected activate() (or `with runner:`) "
-                               "before use, got an inactive runner.")
-        return self._specs
 
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
