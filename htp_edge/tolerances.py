@@ -115,7 +115,7 @@ MPJPE_DELTA_GATE_MM: dict[str, float] = {
     "int8": 1.0,
 }
 
-_ALIASES = {"int8-qdq": "int8", "int8-dynamic": "int8", "float32": "fp32", "float16": "fp16"}
+_ALIASES = {"int8-qdq": "int8", "int8-dynamic": "int8", "int8-cpu": "int8", "float32": "fp32", "float16": "fp16"}
 
 
 def normalize_precision(precision: str) -> str:
@@ -123,7 +123,7 @@ def normalize_precision(precision: str) -> str:
     name = _ALIASES.get(precision.lower(), precision.lower())
     if name not in PRECISIONS:
         raise HtpEdgeError(f"tolerance: unknown precision. Expected one of {', '.join(PRECISIONS)} "
-                           f"(or int8-qdq, int8-dynamic), got {precision!r}.")
+                           f"(or int8-qdq, int8-dynamic, int8-cpu), got {precision!r}.")
     return name
 
 

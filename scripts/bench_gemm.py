@@ -2,8 +2,10 @@
 """This CPU's FP32 GEMM rate beside a graph's achieved GMAC/s, alternated, with the graph's
 per-op profile (ONNX Runtime's profiler: where the time goes).
 
-Rates: ``square`` (numpy 1024^3), ``model shapes`` (numpy on exactly the graph's matrix
-products), ``graph`` (one session.run of the graph on the feed the runtime builds).
+Rates: ``square`` (numpy 2048^3), ``square ORT`` (the same product as one ONNX Runtime MatMul:
+MLAS, the kernels the graph runs on), ``model shapes`` (numpy on exactly the graph's matrix
+products), ``graph`` (one session.run of the graph on the feed the runtime builds); the roofline
+is the fastest of the three references.
 
 usage: python scripts/bench_gemm.py [--onnx FILE.onnx ...] [--threads N] [--iters 30] [--json]
 """
@@ -18,7 +20,8 @@ DEFAULT_ONNX = ["htp_edge/checkpoints/htp-small_c1_h1_flip.onnx", "htp_edge/chec
 
 def measure(path: str, threads: int, iters: int, profile_runs: int) -> dict:
     from htp_edge.bench.gap import recorded_feed
-    from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, graph_runner, measure_rates
+    from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, graph_runner, measure_rates, ort_square_runner
+    square = GemmRateConfig().square
     from htp_edge.bench.profile import profile_graph, summarize_profile
     from htp_edge.bench.run import walking_keypoints
     from htp_edge.runtime.lifter import Lifter
@@ -28,7 +31,7 @@ def measure(path: str, threads: int, iters: int, profile_runs: int) -> dict:
         summary = summarize_profile(nodes)
         session = lifter.graphs.denoiser.session
         rates = measure_rates(graph_runner(session, feed), summary["macs"], gemm_shapes(nodes),
-                              GemmRateConfig(iters=iters))
+                              GemmRateConfig(iters=iters), run_square_ort=ort_square_runner(square, threads=threads))
     return {"onnx": path, "threads": threads, **rates, "profile": summary}
 
 
@@ -48,9 +51,10 @@ def main(argv=None) -> int:
     for r in reports:
         g = r["gmacs_per_s"]
         print(f"{r['onnx']} (threads {r['threads'] or 'default'}): session.run p50 {r['graph_ms_p50']:.2f} ms")
-        print(f"  GMAC/s: square GEMM {g['square']:.1f}, the model's GEMM shapes {g['model_shapes']:.1f}, "
-              f"graph {g['graph']:.1f} -> {r['graph_vs_square_pct']:.0f} % of square, "
-              f"{r['graph_vs_model_shapes_pct']:.0f} % of its own shapes")
+        print(f"  GMAC/s: square GEMM numpy {g['square']:.1f} / ONNX Runtime {g['square_ort']:.1f}, the model's "
+              f"GEMM shapes {g['model_shapes']:.1f}, graph {g['graph']:.1f} -> {r['graph_vs_roofline_pct']:.0f} % "
+              f"of the roofline ({r['roofline_gmacs_per_s']:.1f}), {r['graph_vs_model_shapes_pct']:.0f} % of its "
+              f"own shapes on numpy")
         print(format_profile(r["profile"]))
     return 0
 

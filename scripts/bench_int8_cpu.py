@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""INT8 dynamic on ONNX Runtime's CPU beside FP32, on the plain and the CPU companion graphs.
+"""INT8 on ONNX Runtime's CPU beside FP32: the shipped CPU recipes on the plain and the CPU companion graphs.
 
 Variants, alternated per iteration on the feed the runtime builds (medians, speed-up vs FP32
-plain): FP32 plain, FP32 CPU graph, the shipped INT8 dynamic recipe on each
-(``htp_edge.precision.int8.quantize_int8_dynamic``: MatMul/Gemm, 7-bit weights), and an
-experimental variant that also quantises the fused Attention (QAttention; not a shipped recipe,
-its MPJPE is not gated). Needs onnx (workstation); writes only into a temporary folder.
+plain): FP32 plain, FP32 CPU graph, ``quantize --precision int8-dynamic`` (MatMul/Gemm, 7-bit
+weights, the scoring path, input/output layers and token recovery float) and
+``quantize --precision int8-cpu`` (the same on the CPU graph, with the fused attention blocks that
+carry no logit bias as QAttention). The recipes are those of :mod:`htp_edge.precision.apply`;
+their MPJPE gate is ``htp-edge quantize``'s. Needs onnx (workstation); writes only into a
+temporary folder.
 
 usage: python scripts/bench_int8_cpu.py [--onnx G.onnx] [--iters 40]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import tempfile
 import time
@@ -21,18 +25,13 @@ DEFAULT_ONNX = "htp_edge/checkpoints/htp-small_c1_h1_flip.onnx"
 
 
 def variants(src: Path, tmp: Path) -> dict[str, Path]:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     from htp_edge.export.cpu_fusion import write_cpu_graph
-    from htp_edge.precision.int8 import REDUCE_RANGE, quantize_int8_dynamic
-    plain = src
-    cpu = Path(write_cpu_graph(plain, tmp / "g.cpu.onnx")["onnx"])
-    out = {"fp32": plain, "fp32-cpu": cpu, "int8": tmp / "int8.onnx", "int8-cpu": tmp / "int8_cpu.onnx",
-           "int8-cpu-qattention": tmp / "int8_cpu_qatt.onnx"}
-    quantize_int8_dynamic(plain, out["int8"])
-    quantize_int8_dynamic(cpu, out["int8-cpu"])
-    quantize_dynamic(str(cpu), str(out["int8-cpu-qattention"]), op_types_to_quantize=["MatMul", "Gemm", "Attention"],
-                     reduce_range=REDUCE_RANGE, weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
+    from htp_edge.precision.apply import quantize
+    out = {"fp32": src, "fp32-cpu": Path(write_cpu_graph(src, tmp / "g.cpu.onnx")["onnx"])}
+    for precision in ("int8-dynamic", "int8-cpu"):
+        out[precision] = tmp / f"{precision}.onnx"
+        with contextlib.redirect_stderr(io.StringIO()):  # the quantiser's pre-processing hint
+            quantize(src, out[precision], precision, progress=False, compare=False)
     return out
 
 

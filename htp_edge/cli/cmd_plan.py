@@ -9,7 +9,7 @@ from htp_edge.cli import args as argtypes
 
 HELP = ("sweep n1, f, DDIM steps, hypotheses, flip and precision; MPJPE and p50/p99 latency of each, the "
         "Pareto front, and the most accurate setting under --budget-ms with its export/quantize/build commands")
-PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic")
+PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "int8-cpu")
 FLIPS = {"on": True, "off": False}
 
 
@@ -55,7 +55,8 @@ def add_arguments(p) -> None:
     knobs.add_argument("--flip", type=_list_of(_choice(FLIPS, "flip value"), "on/off"), default=None,
                        help="flip augmentation: on, off or on,off (default on,off)")
     knobs.add_argument("--precision", type=_list_of(_choice(PRECISIONS, "precision"), "precisions"), default=None,
-                       help="fp32, fp16, int8 (Q/DQ), int8-dynamic (default on onnxruntime: fp32,int8-dynamic)")
+                       help="fp32, fp16, int8 (Q/DQ), int8-dynamic, int8-cpu "
+                            "(default on onnxruntime: fp32,int8-dynamic)")
     p.add_argument("--split", default="test", choices=["test", "train"], help="data split scored (default test)")
     p.add_argument("--max-sequences", type=argtypes.positive_int, default=None,
                    help="score only the first N sequences of the split (default all)")

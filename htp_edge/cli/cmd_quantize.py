@@ -6,14 +6,16 @@ import sys
 from htp_edge.cli import args as argtypes
 
 HELP = "make an FP16, INT8 Q/DQ (TensorRT) or INT8 dynamic (CPU) variant of an exported ONNX"
-PRECISIONS = ("fp16", "int8", "int8-dynamic")
+PRECISIONS = ("fp16", "int8", "int8-dynamic", "int8-cpu")
 
 
 def add_arguments(p) -> None:
     p.add_argument("--onnx", required=True, help="an FP32 .onnx written by htp-edge export")
     p.add_argument("--precision", required=True, choices=PRECISIONS,
                    help="fp16 (FP32 I/O, sensitive ops in FP32), int8 (symmetric Q/DQ on MatMul/Gemm, calibrated; "
-                        "the TensorRT format) or int8-dynamic (ONNX Runtime CPU format, no calibration)")
+                        "the TensorRT format), int8-dynamic (ONNX Runtime CPU format, no calibration) or int8-cpu "
+                        "(int8-dynamic on the CPU companion graph, fused attention as QAttention; ONNX Runtime "
+                        "CPU only)")
     p.add_argument("--calibration", default=None, help="INT8: a recipe .json (default calibration/recipes/"
                                                        "default.json) or a recorded calibration .npz")
     p.add_argument("--calibrate-method", default="minmax", choices=["minmax", "percentile", "entropy"])

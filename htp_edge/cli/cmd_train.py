@@ -5,6 +5,8 @@ import dataclasses
 import os
 import sys
 
+from htp_edge.cli import args as argtypes
+
 HELP = "train d3dp or htp on the real-motion train split; writes a D3DP-layout checkpoint"
 
 
@@ -69,6 +71,9 @@ def add_arguments(p) -> None:
     p.add_argument("--causal", action="store_true",
                    help="causal temporal attention: each frame sees only itself and earlier frames (a streaming "
                         "model with no added latency; same weights, so --init may name the non-causal model)")
+    p.add_argument("--newest-weight", type=argtypes.positive_float, default=1.0,
+                   help="weight of each clip's last frame in the loss against 1 for the others (default 1: plain "
+                        "MPJPE); a causal model streams that frame, so --causal runs profit from e.g. 8")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
     p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
     from htp_edge.data.datasets import add_dataset_arguments
@@ -139,7 +144,8 @@ def _train_config(args, r, batches, frames: int):
                        weight_decay=r.weight_decay, seed=args.seed, drop_path_rate=r.drop_path, threads=args.threads,
                        device=args.device, schedule=r.schedule, lr_decay=r.lr_decay, warmup_iters=r.warmup_iters,
                        grad_clip=r.grad_clip, loss=r.loss, amp=args.amp, recipe=r.name,
-                       frames=None if frames == preset(args.model).frames else frames)
+                       frames=None if frames == preset(args.model).frames else frames,
+                       newest_weight=args.newest_weight)
 
 
 def _evaluator(args, r):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from htp_edge.errors import HtpEdgeError
 
-PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic")
+PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "int8-cpu")
 # what each backend runs; fp16 and INT8 are ONNX graphs (htp-edge quantize), so torch runs FP32 only
 BACKEND_PRECISIONS = {"onnxruntime": PRECISIONS, "openvino": ("fp32",), "torch": ("fp32",)}
 # the default sweep: INT8 dynamic is ONNX Runtime's fast CPU format; FP16 has no fast CPU kernels

@@ -7,6 +7,8 @@
   :mod:`htp_edge.precision.calibration`); the TCEP/MGPTP scoring -> TopK -> Gather path stays
   FP32. This is the TensorRT format (10 and 11).
 * ``int8-dynamic``: ONNX Runtime's dynamic quantisation, the fast CPU format; not for TensorRT.
+* ``int8-cpu``: the same recipe on the CPU companion graph (attention fused), with the fused
+  attention blocks that carry no logit bias as QAttention; ONNX Runtime CPU only.
 """
 from __future__ import annotations
 
@@ -80,8 +82,12 @@ def _quantize(src, out, precision, calibration, method, calibration_dir, progres
     if precision == "int8-dynamic":
         # every block pair INT8; the scoring path, the input/output layers and the recovery float
         return _merge(base, quantize_int8_dynamic(src, out, exclude_name_patterns=int8_float_patterns(0)))
+    if precision == "int8-cpu":
+        from htp_edge.precision.int8 import quantize_int8_cpu
+        return _merge(base, quantize_int8_cpu(src, out, exclude_name_patterns=int8_float_patterns(0)))
     if precision != "int8":
-        raise HtpEdgeError(f"quantize: unknown precision. Expected fp16, int8 or int8-dynamic, got {precision!r}.")
+        raise HtpEdgeError(f"quantize: unknown precision. Expected fp16, int8, int8-dynamic or int8-cpu, "
+                           f"got {precision!r}.")
     from htp_edge.precision.calibration import calibration_set
     if progress:
         import sys

@@ -228,6 +228,126 @@ def quantize_int8_dynamic(in_path, out_path,
                       source_onnx_sha256=source_sha)
 
 
+# Ops the CPU-graph recipe quantises: the weight GEMMs and com.microsoft Attention (-> QAttention).
+CPU_GRAPH_OP_TYPES = ("MatMul", "Gemm", "Attention")
+
+
+def biased_attention_names(model) -> list[str]:
+    """Attention nodes that take an ``attention_bias`` (input 5): HTP's grouped logit bias.
+    ONNX Runtime's quantiser rewrites Attention into QAttention, which has no such input, and
+    drops it without a word; these nodes must stay float."""
+    return [n.name for n in model.graph.node
+            if n.op_type == "Attention" and len(n.input) > 5 and n.input[5]]
+
+
+def unfuse_biased_attention(model) -> list[str]:
+    """Rewrite every biased Attention of ``model`` (edited in place) as its QKV projection and a
+    com.microsoft ``MultiHeadAttention`` that takes the same logit bias, so that the projection
+    (a weight MatMul) can be INT8 while the bias is kept; returns the rewritten node names.
+
+    ``Attention(x, W, b, attention_bias=a)`` = ``MultiHeadAttention(q, k, v, bias=b,
+    attention_bias=a)`` with ``q | k | v = x @ W`` (W's columns are Q | K | V, as Attention lays
+    them out) and the same default scale, 1/sqrt(head size)."""
+    from onnx import helper, numpy_helper
+    consts = {t.name: t for t in model.graph.initializer}
+    rewritten, kept = [], []
+    for node in model.graph.node:
+        if node.op_type != "Attention" or node.name not in set(biased_attention_names(model)):
+            kept.append(node)
+            continue
+        x, w, b, bias = node.input[0], node.input[1], node.input[2], node.input[5]
+        hidden = int(numpy_helper.to_array(consts[w]).shape[1]) // 3
+        heads = next(a.i for a in node.attribute if a.name == "num_heads")
+        name, sizes = node.name, f"{node.name}/qkv_sizes"
+        model.graph.initializer.append(numpy_helper.from_array(np.array([hidden] * 3, np.int64), sizes))
+        q, k, v = (f"{name}/{p}" for p in "qkv")
+        kept += [helper.make_node("MatMul", [x, w], [f"{name}/qkv"], name=f"{name}/qkv_MatMul"),
+                 # (B, N, 3 D) -> 3 x (B, N, D)
+                 helper.make_node("Split", [f"{name}/qkv", sizes], [q, k, v], name=f"{name}/qkv_Split", axis=2),
+                 helper.make_node("MultiHeadAttention", [q, k, v, b, "", bias], list(node.output),
+                                  name=f"{name}/mha", domain="com.microsoft", num_heads=heads)]
+        rewritten.append(name)
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    return rewritten
+
+
+def quantize_int8_cpu(in_path, out_path,
+                      exclude_name_patterns: Sequence[str] = DEFAULT_EXCLUDE_NAME_PATTERNS,
+                      quantize_attention: bool = True, biased_attention: str = "mha") -> Int8Report:
+    """Dynamic INT8 of the CPU companion graph (attention fused; ONNX Runtime CPU only).
+
+    ``in_path`` is an exported FP32 graph; its CPU companion
+    (:func:`htp_edge.export.cpu_fusion.write_cpu_graph`) is made in a temporary folder and
+    quantised like :func:`quantize_int8_dynamic`, and with ``quantize_attention`` every fused
+    Attention without a logit bias becomes QAttention (its QKV projection in INT8; the per-head
+    products and softmax stay float inside the kernel). Attention nodes with HTP's grouped bias
+    cannot be QAttention (:func:`biased_attention_names`): with ``biased_attention="mha"``
+    (default) they are rewritten as an INT8 QKV projection and a float MultiHeadAttention that
+    keeps the bias (:func:`unfuse_biased_attention`; checked against the plain graph at FP32
+    tolerance before quantising), with ``"float"`` they stay float Attention. The result is
+    recorded as ``int8-dynamic`` with ``recipe.cpu_graph`` true, so TensorRT builds refuse it like the other CPU format.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from htp_edge.artifacts.naming import planner_onnx
+    from htp_edge.export.cpu_fusion import write_cpu_graph
+    source_sha = sha256_file(in_path)
+    if biased_attention not in ("mha", "float"):
+        raise HtpEdgeError(f"int8: unknown biased_attention. Expected 'mha' or 'float', got {biased_attention!r}.")
+    op_types = CPU_GRAPH_OP_TYPES if quantize_attention else QUANTIZED_OP_TYPES
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "src.onnx"  # a private copy: the companion is written beside it
+        staged.write_bytes(Path(in_path).read_bytes())
+        if planner_onnx(Path(in_path)).is_file():
+            planner_onnx(staged).write_bytes(planner_onnx(Path(in_path)).read_bytes())
+        cpu = Path(write_cpu_graph(staged, Path(tmp) / "src.cpu.onnx")["onnx"])
+        graph = onnx.load(str(cpu), load_external_data=False)
+        unfused = unfuse_biased_attention(graph) if biased_attention == "mha" else []
+        if unfused:
+            from htp_edge.export.cpu_fusion import check_cpu_graph
+            cpu = Path(tmp) / "src.mha.onnx"
+            onnx.save(graph, str(cpu))
+            check_cpu_graph(staged, cpu)  # the rewrite changes no output (FP32 tolerance, same kept frames)
+        # ONNX Runtime's quantiser turns a Gemm into "<name>_MatMul" (+ Add) before it reads
+        # nodes_to_exclude, and the CPU graph has Gemms (ONNX Runtime's MatMul+Add fusion): name both
+        excluded = [alias for n in graph.graph.node
+                    if n.op_type in op_types and any(p in n.name for p in exclude_name_patterns)
+                    for alias in ((n.name, f"{n.name}_MatMul") if n.op_type == "Gemm" else (n.name,))]
+        biased = biased_attention_names(graph)
+        excluded = sorted(set(excluded) | set(biased))
+        raw = Path(tmp) / "int8_cpu.onnx"
+        quantize_dynamic(str(cpu), str(raw), op_types_to_quantize=list(op_types),
+                         reduce_range=REDUCE_RANGE, weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                         extra_options={"MatMulConstBOnly": True})
+        model = onnx.load(str(raw))
+    _require_biases_kept(model, biased)
+    counts = _op_counts(model)
+    quantized = tuple(n.name for n in model.graph.node if n.op_type in _DYNAMIC_OPS + ("QAttention",)
+                      and n.op_type != "DynamicQuantizeLinear")
+    recipe = {"tool": "onnxruntime.quantize_dynamic", "weight": "QInt8", "per_channel": False,
+              "reduce_range": REDUCE_RANGE, "op_types": list(op_types), "target": "onnxruntime-cpu",
+              "cpu_graph": True, "quantize_attention": quantize_attention,
+              "biased_attention": biased_attention, "multi_head_attention": len(unfused),
+              "exclude_name_patterns": list(exclude_name_patterns)}
+    write_metadata(model, "int8-dynamic", source_onnx_sha256=source_sha, recipe=recipe)
+    save_atomic(model, out_path)
+    return Int8Report(out_path=str(out_path), precision="int8-dynamic", quantized_nodes=quantized,
+                      excluded_nodes=tuple(excluded), op_counts=counts, source_onnx_sha256=source_sha)
+
+
+def _require_biases_kept(model, biased: Sequence[str]) -> None:
+    """No attention that had a logit bias may come out as QAttention (it would have lost it)."""
+    lost = sorted({n.name.removesuffix("_quant") for n in model.graph.node if n.op_type == "QAttention"}
+                  & set(biased))
+    kept = {n.name for n in model.graph.node if n.op_type == "Attention" and len(n.input) > 5 and n.input[5]}
+    if lost or set(biased) - kept:
+        raise HtpEdgeError(f"int8: attention with a logit bias was quantised: "
+                           f"{', '.join(lost[:5] or sorted(set(biased) - kept)[:5])}. Expected it to stay "
+                           f"float (QAttention has no attention_bias input), got it rewritten. Report this graph.")
+
+
 # -- inspection of quantised graphs ------------------------------------------------------------
 
 def _op_counts(model) -> dict[str, int]:

@@ -17,11 +17,16 @@ from htp_edge.diffusion.schedule import alphas_cumprod
 
 
 class DiffusionObjective:
-    """Samples t and noise, noises the target, and scores the denoiser's x0 prediction."""
+    """Samples t and noise, noises the target, and scores the denoiser's x0 prediction.
 
-    def __init__(self, device: str | torch.device = "cpu", clip: float = 1.1) -> None:
+    ``newest_weight`` weights the clip's last frame against the others (1: plain MPJPE over all
+    frames). A causal model streams that frame, the one with the most past context; weighting it
+    puts the training signal where the streaming error is measured."""
+
+    def __init__(self, device: str | torch.device = "cpu", clip: float = 1.1, newest_weight: float = 1.0) -> None:
         self.ab = torch.from_numpy(alphas_cumprod()).float().to(device)
         self.clip = clip
+        self.newest_weight = float(newest_weight)
 
     def noised(self, x0: torch.Tensor, generator: torch.Generator | None = None, rows: slice | None = None,
                total: int | None = None):
@@ -49,9 +54,19 @@ class DiffusionObjective:
         x0[:, :, 0] = 0.0  # root-relative target with the root zeroed
         x_t, t = self.noised(x0, generator, rows, total)
         pred = net(x2d, x_t, t)
-        return mpjpe(pred, x0)
+        if self.newest_weight == 1.0:
+            return mpjpe(pred, x0)
+        return weighted_mpjpe(pred, x0, self.newest_weight)
 
 
 def mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean per-joint position error, in the units of the input."""
     return torch.linalg.vector_norm(pred - target, dim=-1).mean()
+
+
+def weighted_mpjpe(pred: torch.Tensor, target: torch.Tensor, newest_weight: float) -> torch.Tensor:
+    """MPJPE with the last frame weighted ``newest_weight`` times each other frame (B, F, J, 3)."""
+    per_frame = torch.linalg.vector_norm(pred - target, dim=-1).mean(dim=(0, 2))  # (B, F, J) -> (F,)
+    weights = torch.ones_like(per_frame)
+    weights[-1] = newest_weight
+    return (per_frame * weights).sum() / weights.sum()

@@ -42,6 +42,7 @@ class TrainConfig:
     amp: str = "off"
     recipe: str = "default"
     frames: int | None = None
+    newest_weight: float = 1.0
 
     def __post_init__(self) -> None:
         from htp_edge.train.amp import check_amp
@@ -65,6 +66,8 @@ class TrainConfig:
                                f"{self.warmup_iters} and {self.grad_clip}.")
         if self.frames is not None and self.frames < 1:
             raise HtpEdgeError(f"train: --frames must be >= 1, got {self.frames}.")
+        if not self.newest_weight > 0:
+            raise HtpEdgeError(f"train: --newest-weight must be positive, got {self.newest_weight}.")
         check_amp(self.amp)
 
     @property
@@ -180,7 +183,7 @@ def _fit(cfg: TrainConfig, batches: Batches, out: Path, resume: bool, progress: 
         amp.restore(amp_state)
     elif init is not None:
         init_record = warm_start(net, init)
-    objective = DiffusionObjective(device)
+    objective = DiffusionObjective(device, newest_weight=cfg.newest_weight)
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * start_epoch)
     rng = np.random.default_rng([cfg.seed, start_epoch])
     stream = batches(rng)

@@ -18,7 +18,7 @@ def recipe(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("precision", ["int8", "fp16", "int8-dynamic"])
+@pytest.mark.parametrize("precision", ["int8", "fp16", "int8-dynamic", "int8-cpu"])
 def test_quantize_variants_run_in_the_lifter(capsys, tmp_path, tiny_htp_onnx, recipe, precision):
     src = tiny_htp_onnx[0]
     out = tmp_path / f"q_{precision}.onnx"

@@ -97,6 +97,20 @@ def test_gemm_shapes_cover_the_profiled_macs_and_rates_are_measured(feed):
     calls = []
     report = measure_rates(lambda: calls.append(1), 10 ** 6, shapes[:3], GemmRateConfig(iters=2, warmup=1, square=64))
     assert len(calls) == 3 and all(v > 0 for v in report["gmacs_per_s"].values())
+    rates = report["gmacs_per_s"]
+    assert report["roofline_gmacs_per_s"] == max(rates["square"], rates["model_shapes"])  # no ORT reference given
+
+
+def test_the_roofline_includes_onnx_runtimes_own_gemm():
+    from htp_edge.bench.gemm import ort_square_runner
+    square = ort_square_runner(64, threads=1)
+    a = np.asarray(square()[0])
+    assert a.shape == (64, 64) and np.isfinite(a).all()
+    report = measure_rates(lambda: None, 10 ** 6, [], GemmRateConfig(iters=2, warmup=0, square=64, settle_ms=0),
+                           run_square_ort=square)
+    rates = report["gmacs_per_s"]
+    assert report["roofline_gmacs_per_s"] == max(rates["square"], rates["square_ort"]) > 0  # no model shapes
+    assert report["graph_vs_roofline_pct"] == pytest.approx(100 * rates["graph"] / report["roofline_gmacs_per_s"])
 
 
 def test_gap_bench_compares_the_same_feed():

@@ -46,6 +46,31 @@ def test_objective_zeroes_the_root_and_clamps():
 def test_bad_train_config():
     with pytest.raises(HtpEdgeError, match="epochs"):
         TrainConfig(epochs=0)
+    with pytest.raises(HtpEdgeError, match="newest-weight"):
+        TrainConfig(newest_weight=0)
+
+
+def test_newest_weight_puts_the_loss_on_the_last_frame():
+    from htp_edge.train.objective import mpjpe, weighted_mpjpe
+    target = torch.zeros(2, 5, 17, 3)
+    pred = target.clone()
+    pred[:, -1, :, 0] = 1.0  # only the newest frame is off, by 1
+    assert mpjpe(pred, target).item() == pytest.approx(1 / 5)
+    assert weighted_mpjpe(pred, target, 1.0).item() == pytest.approx(1 / 5)
+    assert weighted_mpjpe(pred, target, 8.0).item() == pytest.approx(8 / 12)
+    pred = target.clone()
+    pred[:, 0, :, 0] = 1.0  # only the oldest frame is off
+    assert weighted_mpjpe(pred, target, 8.0).item() == pytest.approx(1 / 12)
+    # the objective uses it, and weight 1 is the plain MPJPE
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    net = lambda x2d, x_t, t: torch.zeros_like(x_t)  # noqa: E731
+    x2d, x3d = torch.zeros(2, 5, 17, 2), torch.rand(2, 5, 17, 3, generator=gen())
+    plain = DiffusionObjective().loss(net, x2d, x3d, gen())
+    assert DiffusionObjective(newest_weight=1.0).loss(net, x2d, x3d, gen()) == plain
+    x0 = x3d.clone()
+    x0[:, :, 0] = 0
+    assert DiffusionObjective(newest_weight=4.0).loss(net, x2d, x3d, gen()).item() == pytest.approx(
+        weighted_mpjpe(torch.zeros_like(x0), x0, 4.0).item())
 
 
 def test_warm_start_continues_from_the_weights_and_records_the_source(tmp_path):
