@@ -71,6 +71,9 @@ def add_arguments(p) -> None:
     p.add_argument("--causal", action="store_true",
                    help="causal temporal attention: each frame sees only itself and earlier frames (a streaming "
                         "model with no added latency; same weights, so --init may name the non-causal model)")
+    p.add_argument("--plan-space", choices=["image", "body"], default="image",
+                   help="where TCEP/MGPTP score motion: image (default; translation and size changes count) or body "
+                        "(each frame root-relative and size-normalised: articulation only, for fixed cameras)")
     p.add_argument("--newest-weight", type=argtypes.positive_float, default=1.0,
                    help="weight of each clip's last frame in the loss against 1 for the others (default 1: plain "
                         "MPJPE); a causal model streams that frame, so --causal runs profit from e.g. 8")
@@ -82,7 +85,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> dict:
     from htp_edge.data.augment import AugmentConfig
-    from htp_edge.model.config import causal_variant, preset
+    from htp_edge.model.config import causal_variant, preset, with_plan_space
     from htp_edge.train.data import motion_batches
     from htp_edge.train.trainer import train
 
@@ -106,6 +109,8 @@ def run(args) -> dict:
     cfg = _train_config(args, r, batches, frames)
     evaluate = None if args.no_eval else _evaluator(args, r)
     model_config = causal_variant(preset(args.model, frames)) if getattr(args, "causal", False) else None
+    if getattr(args, "plan_space", "image") != "image":
+        model_config = with_plan_space(model_config or preset(args.model, frames), args.plan_space)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
                    model_config=model_config,
                    evaluate=evaluate, data_record=data_record,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 
 from htp_edge.errors import HtpEdgeError
 
+PLAN_SPACES = ("image", "body")
+
 
 @dataclass(frozen=True)
 class PruningConfig:
@@ -33,6 +35,10 @@ class PruningConfig:
     mgptp_mode: str = "features"  # "pose2d": cluster the kept frames' 2D poses in the planner graph
     mask_guided: bool = True  # features: learned informativeness mask; pose2d: TCEP's score as the mask
     recovery_skip: bool = True  # TRA query = learned token + the full-frame tokens before pruning
+    # the 2D space TCEP and MGPTP (pose2d) score motion in: "image" (normalised image coordinates,
+    # so a person's translation and change of size count as motion) or "body" (each frame
+    # root-relative and divided by its own 2D body size: articulation only)
+    plan_space: str = "image"
 
     def __post_init__(self) -> None:
         if self.n1 < 1 or self.f < 1:
@@ -47,6 +53,9 @@ class PruningConfig:
                 f"got mgptp_layer={self.mgptp_layer}, tcep_layer={self.tcep_layer}.")
         if self.mgptp_mode not in ("features", "pose2d"):
             raise HtpEdgeError(f"pruning: unknown mgptp_mode. Expected features or pose2d, got {self.mgptp_mode!r}.")
+        if self.plan_space not in PLAN_SPACES:
+            raise HtpEdgeError(f"pruning: unknown plan_space. Expected one of {', '.join(PLAN_SPACES)}, "
+                               f"got {self.plan_space!r}.")
         if self.knn_k < 1:
             raise HtpEdgeError(f"pruning: knn_k must be >= 1, got {self.knn_k}.")
 
@@ -184,6 +193,14 @@ def causal_variant(cfg: ModelConfig) -> ModelConfig:
     """The same architecture with causal temporal attention, named ``<name>-causal``."""
     name = cfg.name if cfg.name.endswith(CAUSAL_SUFFIX) else cfg.name + CAUSAL_SUFFIX
     return replace(cfg, name=name, causal=True)
+
+
+def with_plan_space(cfg: ModelConfig, space: str) -> ModelConfig:
+    """The same architecture with TCEP/MGPTP scoring in ``space`` (:data:`PLAN_SPACES`); a model
+    without pruning is returned as it is (it has no plan)."""
+    if cfg.pruning is None or cfg.pruning.plan_space == space:
+        return cfg
+    return replace(cfg, pruning=replace(cfg.pruning, plan_space=space))
 
 
 def preset(name: str, frames: int | None = None) -> ModelConfig:

@@ -68,12 +68,14 @@ class Denoiser(nn.Module):
         self.tcep = self.mgptp = self.tra = self.token_planner = None
         self.sft_distance_bias = None
         if cfg.tcep_active:
-            self.tcep = TemporalPlanner(cfg.frames, p.n1, p.eta, p.tcep_window, p.tcep_alpha, cfg.causal)
+            self.tcep = TemporalPlanner(cfg.frames, p.n1, p.eta, p.tcep_window, p.tcep_alpha, cfg.causal,
+                                        p.plan_space)
         if cfg.mgptp_active:
             n_in = cfg.frames_at(p.mgptp_layer - 1)
             self.mgptp = TokenPruner(cfg.embed_dim, n_in, p.f, p.knn_k, p.mask_guided, planned=cfg.planned_tokens)
             if cfg.planned_tokens:
-                self.token_planner = PoseTokenPlanner(n_in, p.f, p.knn_k, p.mask_guided, cfg.causal, p.eta)
+                self.token_planner = PoseTokenPlanner(n_in, p.f, p.knn_k, p.mask_guided, cfg.causal, p.eta,
+                                                      p.plan_space)
         if cfg.prunes:
             self.tra = TokenRecovery(cfg.embed_dim, cfg.frames, cfg.num_heads)
             if p.sft:

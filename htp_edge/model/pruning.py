@@ -134,14 +134,24 @@ class CausalSelector(nn.Module):
         return sorted_topk(keep, self.keep)
 
 
+def body_space(x2d: torch.Tensor) -> torch.Tensor:
+    """(N, F, J, 2) -> the same poses root-relative and divided by each frame's 2D body size (the
+    RMS joint distance from the root): a person walking across the view or toward the camera
+    keeps the same descriptors, only articulation moves them. Flip-invariant, export-safe."""
+    rel = x2d - x2d[:, :, :1]  # (N, F, J, 2) root-relative
+    size = (rel * rel).sum(-1).mean(-1, keepdim=True).add(1e-12).sqrt()  # (N, F, 1) RMS radius
+    return rel / (size[..., None] + 1e-6)
+
+
 class TemporalPlanner(nn.Module):
     """TCEP: parameter-free per-frame scores from 2D motion, (N, F, J, 2) -> (N, F); the plan keeps
     the top ``n1`` (see :meth:`htp_edge.model.denoiser.Denoiser.plan`), or with ``causal`` the
     online choice of :class:`CausalSelector` on causal scores."""
 
-    def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float, causal: bool = False) -> None:
+    def __init__(self, frames: int, n1: int, eta: float, window: int, alpha: float, causal: bool = False,
+                 space: str = "image") -> None:
         super().__init__()
-        self.n1, self.eta, self.alpha, self.causal = n1, eta, alpha, causal
+        self.n1, self.eta, self.alpha, self.causal, self.space = n1, eta, alpha, causal, space
         offsets = np.arange(frames)[:, None] - np.arange(frames)[None, :]  # [i, j] = i - j
         band = ((offsets > 0) & (offsets <= window)) if causal else ((offsets != 0) & (np.abs(offsets) <= window))
         band = band.astype(np.float32)
@@ -182,7 +192,7 @@ class TemporalPlanner(nn.Module):
 
     def forward(self, x2d: torch.Tensor) -> torch.Tensor:
         """The scores, called as a module so the exported nodes are named ``/tcep/...``."""
-        return self.scores(x2d)
+        return self.scores(body_space(x2d) if self.space == "body" else x2d)
 
 
 def dpc_knn_scores(x: torch.Tensor, k: int, tiebreak: torch.Tensor) -> torch.Tensor:
@@ -205,9 +215,9 @@ class PoseTokenPlanner(nn.Module):
     TCEP kept, weighted by TCEP's score (the mask); -> positions (N, f) within those frames."""
 
     def __init__(self, n_in: int, n_keep: int, k: int, mask_guided: bool, causal: bool = False,
-                 eta: float = 1.0) -> None:
+                 eta: float = 1.0, space: str = "image") -> None:
         super().__init__()
-        self.n_keep, self.k, self.mask_guided = n_keep, min(k, n_in), mask_guided
+        self.n_keep, self.k, self.mask_guided, self.space = n_keep, min(k, n_in), mask_guided, space
         ramp = torch.arange(n_in, dtype=torch.float32) * (1e-4 / n_in)
         self.register_buffer("tiebreak", ramp, persistent=False)
         self.selector = CausalSelector(n_in, n_keep, eta) if causal else None
@@ -218,7 +228,8 @@ class PoseTokenPlanner(nn.Module):
             index = keep_frames[:, :, None, None].expand(n, keep_frames.shape[1], j, c)  # (N, n1, J, 2)
             x2d = x2d.gather(1, index)
             frame_score = None if frame_score is None else frame_score.gather(1, keep_frames)
-        pose = (x2d - x2d[:, :, :1]).reshape(n, x2d.shape[1], j * c)  # (N, n1, 2J) root-relative
+        rel = body_space(x2d) if self.space == "body" else x2d - x2d[:, :, :1]  # root-relative (and sized)
+        pose = rel.reshape(n, x2d.shape[1], j * c)  # (N, n1, J, 2) -> (N, n1, 2J)
         if self.selector is not None:
             return self._causal(pose, frame_score)
         score = dpc_knn_scores(pose, self.k, self.tiebreak)
