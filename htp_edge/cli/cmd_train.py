@@ -71,6 +71,9 @@ def add_arguments(p) -> None:
     p.add_argument("--causal", action="store_true",
                    help="causal temporal attention: each frame sees only itself and earlier frames (a streaming "
                         "model with no added latency; same weights, so --init may name the non-causal model)")
+    p.add_argument("--static-cameras", type=float, default=0.0, metavar="P",
+                   help="share of training chunks seen by a fixed camera (0.8-3 m high, 15-60 fps, lens distortion) "
+                        "while the person walks or runs toward, away from or across it (default 0: none)")
     p.add_argument("--plan-space", choices=["image", "body"], default="image",
                    help="where TCEP/MGPTP score motion: image (default; translation and size changes count) or body "
                         "(each frame root-relative and size-normalised: articulation only, for fixed cameras)")
@@ -99,10 +102,18 @@ def run(args) -> dict:
     from htp_edge.data.datasets import dataset_config
     from htp_edge.train.data import dataset_batches
     dataset = dataset_config(args)
+    from htp_edge.data.static_train import StaticCameraConfig
+    static = StaticCameraConfig(prob=args.static_cameras)
     data_record = {"augment": dataclasses.asdict(augment), "workers": args.workers}
+    if static.prob > 0:
+        if dataset.name != "motion":
+            from htp_edge.errors import HtpEdgeError
+            raise HtpEdgeError(f"train: --static-cameras renders the built-in motion through virtual cameras. Expected "
+                               f"--dataset motion, got --dataset {dataset.name} (its 2D comes with the data).")
+        data_record["static_cameras"] = dataclasses.asdict(static)
     if dataset.name == "motion":
         batches = motion_batches(frames, r.batch_size, args.cache_dir, augment=augment,
-                                 workers=args.workers)
+                                 workers=args.workers, static=static)
     else:  # D3DP's examples: the data's own 2D, no synthetic augmentation
         batches = dataset_batches(dataset, frames, r.batch_size, workers=args.workers)
         data_record["dataset"] = dataset.describe()

@@ -9,6 +9,7 @@ import numpy as np
 from htp_edge.data.augment import AugmentConfig, augment_pose
 from htp_edge.data.camera import CameraConfig, sample_camera
 from htp_edge.data.motion import MotionClip
+from htp_edge.data.static_train import StaticCameraConfig, resample_time, source_frames, static_view
 from htp_edge.data.synth import SynthConfig, mirror_pair, synthesize
 from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.normalize import normalize_screen
@@ -33,6 +34,8 @@ class SamplerConfig:
         camera: virtual camera distribution (one camera per chunk, aimed near its mean root; by
             default turned up to 15 degrees away so the subject appears anywhere in the image).
         synth: detector-like noise.
+        static: static-camera views (:mod:`htp_edge.data.static_train`) for a share
+            ``static.prob`` of the chunks (default 0: none, and no random draws for them).
     """
 
     frames: int = 243
@@ -43,6 +46,7 @@ class SamplerConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     camera: CameraConfig = field(default_factory=lambda: CameraConfig(aim_offset_deg=(15.0, 15.0)))
     synth: SynthConfig = field(default_factory=SynthConfig)
+    static: StaticCameraConfig = field(default_factory=StaticCameraConfig)
 
     def __post_init__(self) -> None:
         if int(self.frames) < 1 or int(self.batch_size) < 1:
@@ -102,6 +106,7 @@ class TrainSampler:
         frames_per_source = [sum(c.num_frames for c in self._by_source[s]) for s in self.sources]
         self.source_weights = (np.full(len(self.sources), 1.0 / len(self.sources))
                                if self.config.balance_sources else self._weights(frames_per_source))
+        self.source_fps = float(np.median([c.fps for c in chosen]))
         self.rng = np.random.default_rng(seed)
 
     @staticmethod
@@ -109,12 +114,12 @@ class TrainSampler:
         counts = np.asarray(counts, dtype=np.float64)
         return counts / counts.sum()
 
-    def _chunk(self) -> np.ndarray:
-        """World positions (F, 17, 3) of one random chunk."""
+    def _chunk(self, frames: int | None = None) -> np.ndarray:
+        """World positions (frames, 17, 3) of one random chunk (default: F frames)."""
         source = self.sources[self.rng.choice(len(self.sources), p=self.source_weights)]
         clips = self._by_source[source]
         clip = clips[self.rng.choice(len(clips), p=self._clip_weights[source])]
-        frames, total = int(self.config.frames), clip.num_frames
+        frames, total = int(frames or self.config.frames), clip.num_frames
         if total >= frames:
             start = int(self.rng.integers(0, total - frames + 1))
             return clip.positions[start:start + frames]
@@ -123,10 +128,34 @@ class TrainSampler:
 
     def _example(self) -> tuple[np.ndarray, np.ndarray]:
         """One (F, 17, 2) normalised 2D / (F, 17, 3) camera-frame 3D pair."""
+        static = self.config.static
+        if static.prob > 0 and self.rng.random() < static.prob:
+            pair = self._static_example(static)
+            if pair is not None:
+                return pair
         chunk = augment_pose(self._chunk(), self.rng, self.config.augment, self._chunk)
         chunk = rescale_bones(chunk, self.rng, self.config.bone_scale)
         camera = sample_camera(self.rng, self.config.camera, chunk)
         synth = synthesize(chunk, camera, self.rng, self.config.synth)
+        kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)
+        pose3d = synth.pose3d
+        if self.rng.random() < self.config.mirror_prob:
+            kp2d, pose3d = mirror_pair(kp2d, pose3d)
+        return kp2d, pose3d
+
+    def _static_example(self, static: StaticCameraConfig) -> tuple[np.ndarray, np.ndarray] | None:
+        """A chunk at a random camera frame rate, moving along a path before a fixed camera;
+        ``None`` when no path kept it in view."""
+        frames = int(self.config.frames)
+        fps = float(self.rng.uniform(*static.fps))
+        length = source_frames(frames, fps, self.source_fps)
+        chunk = augment_pose(self._chunk(length), self.rng, self.config.augment, lambda: self._chunk(length))
+        chunk = resample_time(rescale_bones(chunk, self.rng, self.config.bone_scale), frames)
+        view = static_view(chunk, self.rng, static, fps)
+        if view is None:
+            return None
+        camera, world = view
+        synth = synthesize(world, camera, self.rng, self.config.synth)
         kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)
         pose3d = synth.pose3d
         if self.rng.random() < self.config.mirror_prob:

@@ -89,14 +89,14 @@ def _robot_camera(cfg: RobotViewConfig, rng: np.random.Generator) -> Camera:
                   k=np.array(cfg.radial), p=np.zeros(2), width=int(cfg.width), height=int(cfg.height))
 
 
-def _facing_yaw(positions: np.ndarray) -> float:
+def facing_yaw(positions: np.ndarray) -> float:
     """Mean facing direction (radians, world z) of a clip: up x (right hip - left hip)."""
     right = positions[:, _R_HIP, :2] - positions[:, _L_HIP, :2]  # (T, 2) horizontal
     facing = np.stack([-right[:, 1], right[:, 0]], axis=-1).mean(axis=0)  # z x r in the plane
     return float(np.arctan2(facing[1], facing[0]))
 
 
-def _place(positions: np.ndarray, yaw: float, path_xy: np.ndarray) -> np.ndarray:
+def place_on_path(positions: np.ndarray, yaw: float, path_xy: np.ndarray) -> np.ndarray:
     """Turn the clip about z by ``yaw``, take out its horizontal drift, stand it on ``path_xy`` (T, 2)."""
     c, s = np.cos(yaw), np.sin(yaw)
     rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -108,7 +108,7 @@ def _place(positions: np.ndarray, yaw: float, path_xy: np.ndarray) -> np.ndarray
     return out
 
 
-def _in_view(camera: Camera, world: np.ndarray, margin_px: float = 4.0) -> np.ndarray:
+def frames_in_view(camera: Camera, world: np.ndarray, margin_px: float = 4.0) -> np.ndarray:
     """Per frame (T,): every joint in front of the camera and inside the image."""
     cam = camera.world_to_camera(world)  # (T, 17, 3)
     front = np.all(cam[..., 2] > 0.3, axis=-1)
@@ -161,9 +161,9 @@ def robot_view_sequence(clip: MotionClip, cfg: RobotViewConfig, k: int, seed: in
         path, heading = _approach_path(cfg, frames, clip.fps, k, rng)
     else:
         path, heading = _cross_path(cfg, frames, clip.fps, k, rng, float(camera.f[0]))
-    yaw = heading - _facing_yaw(clip.positions) + rng.uniform(-0.3, 0.3)
-    world = _place(clip.positions, yaw, path)
-    first, last = _longest_run(_in_view(camera, world))
+    yaw = heading - facing_yaw(clip.positions) + rng.uniform(-0.3, 0.3)
+    world = place_on_path(clip.positions, yaw, path)
+    first, last = _longest_run(frames_in_view(camera, world))
     if last - first < 2:
         return None
     world = world[first:last]

@@ -15,10 +15,11 @@ import numpy as np
 from htp_edge.errors import HtpEdgeError
 
 
-def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, workers: int = 0):
+def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, workers: int = 0, static=None):
     """A ``batches(rng)`` factory for :func:`htp_edge.train.trainer.train` over the train split.
 
-    ``augment`` is an :class:`htp_edge.data.augment.AugmentConfig` (default: its defaults).
+    ``augment`` is an :class:`htp_edge.data.augment.AugmentConfig` (default: its defaults);
+    ``static`` a :class:`htp_edge.data.static_train.StaticCameraConfig` (default: none).
     ``workers`` > 0 samples in that many background processes (a GPU outruns one sampler); each
     worker has its own seed and batches come round-robin, so a seed and a worker count fix the
     stream. Either stream is a :class:`SamplerStream` / :class:`WorkerStream` (checkpointable)."""
@@ -29,7 +30,9 @@ def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, w
         raise HtpEdgeError(f"train: workers must be >= 0, got {workers}.")
     prepare_motion(cache_dir=cache_dir)
     clips = load_motion(cache_dir)
-    config = SamplerConfig(frames=frames, batch_size=batch_size, augment=augment or AugmentConfig())
+    from htp_edge.data.static_train import StaticCameraConfig
+    config = SamplerConfig(frames=frames, batch_size=batch_size, augment=augment or AugmentConfig(),
+                           static=static or StaticCameraConfig())
     return _stream_factory(functools.partial(_sampler, clips, config), workers,
                            [c.num_frames for c in clips if c.split == "train"])
 
