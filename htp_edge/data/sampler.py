@@ -135,8 +135,12 @@ class TrainSampler:
                 return pair
         chunk = augment_pose(self._chunk(), self.rng, self.config.augment, self._chunk)
         chunk = rescale_bones(chunk, self.rng, self.config.bone_scale)
-        camera = sample_camera(self.rng, self.config.camera, chunk)
-        synth = synthesize(chunk, camera, self.rng, self.config.synth)
+        return self._observe(chunk, sample_camera(self.rng, self.config.camera, chunk))
+
+    def _observe(self, world: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray]:
+        """World positions (F, 17, 3) seen by ``camera``: noisy normalised 2D, camera-frame 3D,
+        mirrored at ``mirror_prob``."""
+        synth = synthesize(world, camera, self.rng, self.config.synth)
         kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)
         pose3d = synth.pose3d
         if self.rng.random() < self.config.mirror_prob:
@@ -155,12 +159,7 @@ class TrainSampler:
         if view is None:
             return None
         camera, world = view
-        synth = synthesize(world, camera, self.rng, self.config.synth)
-        kp2d = normalize_screen(synth.kp2d_px, camera.width, camera.height)
-        pose3d = synth.pose3d
-        if self.rng.random() < self.config.mirror_prob:
-            kp2d, pose3d = mirror_pair(kp2d, pose3d)
-        return kp2d, pose3d
+        return self._observe(world, camera)
 
     def sample(self) -> TrainBatch:
         """One batch: ``kp2d`` (B, F, 17, 2) and ``pose3d`` (B, F, 17, 3), float32."""

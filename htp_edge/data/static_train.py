@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from htp_edge.data.camera import Camera, look_at
-from htp_edge.data.static_views import facing_yaw, frames_in_view, place_on_path
+from htp_edge.data.static_views import check_min_max, facing_yaw, frames_in_view, place_on_path
 from htp_edge.errors import HtpEdgeError
 
 _CHEST_M = 1.0  # height the camera looks at on the path's middle
@@ -63,11 +63,7 @@ class StaticCameraConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise HtpEdgeError(f"static cameras: bad {name}. Expected a probability in [0, 1], got "
                                    f"{getattr(self, name)}.")
-        for name in ("height_m", "distance_m", "speed_mps", "focal_px", "fps"):
-            low, high = getattr(self, name)
-            if not (np.isfinite(low) and np.isfinite(high) and 0.0 <= low <= high):
-                raise HtpEdgeError(f"static cameras: bad {name}. Expected (min, max) with 0 <= min <= max, "
-                                   f"got {getattr(self, name)}.")
+        check_min_max("static cameras", self, ("height_m", "distance_m", "speed_mps", "focal_px", "fps"))
         if self.fps[0] <= 0 or self.distance_m[0] < 0.5 or self.tries < 1:
             raise HtpEdgeError(f"static cameras: bad settings. Expected fps > 0, distance >= 0.5 m and tries >= 1, "
                                f"got fps={self.fps}, distance_m={self.distance_m}, tries={self.tries}.")

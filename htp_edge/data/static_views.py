@@ -71,11 +71,16 @@ class RobotViewConfig:
         if not (1.0 <= near < far <= 20.0):
             raise HtpEdgeError(f"robot view: bad approach_m. Expected (far, near) with 1 <= near < far <= 20 m, "
                                f"got {self.approach_m}.")
-        for name in ("height_m", "tilt_deg", "focal_px", "cross_depth_m", "speed_mps"):
-            low, high = getattr(self, name)
-            if not (np.isfinite(low) and np.isfinite(high) and 0.0 <= low <= high):
-                raise HtpEdgeError(f"robot view: bad {name}. Expected (min, max) with 0 <= min <= max, got "
-                                   f"{getattr(self, name)}.")
+        check_min_max("robot view", self, ("height_m", "tilt_deg", "focal_px", "cross_depth_m", "speed_mps"))
+
+
+def check_min_max(what: str, config, fields: Sequence[str]) -> None:
+    """Each of ``fields`` of ``config`` must be a finite ``(min, max)`` with 0 <= min <= max."""
+    for name in fields:
+        low, high = getattr(config, name)
+        if not (np.isfinite(low) and np.isfinite(high) and 0.0 <= low <= high):
+            raise HtpEdgeError(f"{what}: bad {name}. Expected (min, max) with 0 <= min <= max, got "
+                               f"{getattr(config, name)}.")
 
 
 def _robot_camera(cfg: RobotViewConfig, rng: np.random.Generator) -> Camera:
