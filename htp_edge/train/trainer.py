@@ -375,7 +375,7 @@ def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_rec
     setting added after the checkpoint was written counts as its default (what that run used)."""
     import dataclasses
 
-    from htp_edge.model.checkpoint import config_to_dict
+    from htp_edge.model.checkpoint import config_from_dict, config_to_dict
     if "train_config" not in meta:  # not written by train(): nothing to compare
         return
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -391,7 +391,8 @@ def _check_same_run(out: Path, meta: dict, cfg: TrainConfig, model_cfg, data_rec
         if flag not in diffs or key.endswith("_deg"):  # --limb-rotation/--tilt: show the angle
             diffs[flag] = f"{flag} {_show(value)} (checkpoint {_show(saved)})"
     if "config" in meta and "--model" not in diffs:
-        arch = _differing(_flat(config_to_dict(model_cfg)), _flat(meta["config"]))
+        saved = config_to_dict(config_from_dict(meta["config"]))  # fields added since: their defaults
+        arch = _differing(_flat(config_to_dict(model_cfg)), _flat(saved))
         arch.pop("drop_path_rate", None)  # the --drop-path flag, compared above
         if arch:
             diffs["--model"] = "--model architecture " + ", ".join(

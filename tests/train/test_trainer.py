@@ -154,3 +154,16 @@ def test_cuda_training_matches_cpu_at_the_first_step(tmp_path):
     assert losses[1] == pytest.approx(losses[0], rel=1e-3)
     net, _ = load_model(tmp_path / "cuda.pt")
     assert all(p.device.type == "cpu" for p in net.parameters())
+
+
+def test_resume_accepts_a_checkpoint_written_before_a_config_field_existed(tmp_path):
+    batches = motion_batches(TINY_HTP.frames, batch_size=2)
+    cfg = TrainConfig(model="htp", epochs=1, iters_per_epoch=1, batch_size=2, warmup_iters=1)
+    out = tmp_path / "old.pt"
+    train(cfg, batches, out, progress=False, model_config=TINY_HTP)
+    ckpt = torch.load(out, weights_only=True)
+    del ckpt["htp_edge"]["config"]["pruning"]["plan_space"]  # as written before plan_space was added
+    del ckpt["htp_edge"]["train_config"]["newest_weight"]
+    torch.save(ckpt, out)
+    r = train(dataclasses.replace(cfg, epochs=2), batches, out, resume=True, progress=False, model_config=TINY_HTP)
+    assert [h["epoch"] for h in r["history"]] == [1, 2]
