@@ -18,9 +18,29 @@ import sys
 DEFAULT_ONNX = ["htp_edge/checkpoints/htp-small_c1_h1_flip.onnx", "htp_edge/checkpoints/htp-small_c8_h1_flip.onnx"]
 
 
+def ort_square_runner(n: int = 2048, threads: int = 0):
+    """A no-argument callable running an (n, n) @ (n, n) FP32 MatMul in ONNX Runtime (both
+    operands are inputs, so nothing is folded away): MLAS, the GEMM the graphs' kernels use."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "square",
+                              [helper.make_tensor_value_info(k, TensorProto.FLOAT, [n, n]) for k in "ab"],
+                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    feed = {k: rng.standard_normal((n, n), dtype=np.float32) for k in "ab"}
+    return lambda: session.run(["c"], feed)
+
+
 def measure(path: str, threads: int, iters: int, profile_runs: int) -> dict:
     from htp_edge.bench.gap import recorded_feed
-    from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, graph_runner, measure_rates, ort_square_runner
+    from htp_edge.bench.gemm import GemmRateConfig, gemm_shapes, graph_runner, measure_rates
     square = GemmRateConfig().square
     from htp_edge.bench.profile import profile_graph, summarize_profile
     from htp_edge.bench.run import walking_keypoints

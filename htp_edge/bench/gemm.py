@@ -4,7 +4,7 @@ Three rates in GMAC/s, each iteration timing all three one after the other (medi
 iterations, so a noisy, shared machine loads them alike):
 
 * ``square``: numpy/BLAS on one n x n x n product (the CPU's GEMM rate on a friendly shape);
-* ``square_ort`` (when a runner is given, :func:`ort_square_runner`): the same product as a
+* ``square_ort`` (when a runner is given, e.g. ``scripts/bench_gemm.py``'s): the same product as a
   one-node ONNX Runtime MatMul, i.e. MLAS, the GEMM the graph's own kernels use; numpy's BLAS
   and MLAS differ by up to 2x on some CPUs; the roofline is the fastest of the references;
 * ``model_shapes``: numpy/BLAS on exactly the weight GEMMs the graph runs (shapes from ONNX
@@ -132,25 +132,6 @@ def _timed(run):
         run()
         return time.perf_counter() - t0
     return timed
-
-
-def ort_square_runner(n: int = 2048, threads: int = 0):
-    """A no-argument callable running an (n, n) @ (n, n) FP32 MatMul in ONNX Runtime (both
-    operands are inputs, so nothing is folded away). Needs onnx and onnxruntime."""
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "square",
-                              [helper.make_tensor_value_info(k, TensorProto.FLOAT, [n, n]) for k in "ab"],
-                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(1)
-    feed = {k: rng.standard_normal((n, n), dtype=np.float32) for k in "ab"}
-    return lambda: session.run(["c"], feed)
 
 
 def graph_runner(session, feed: Mapping[str, np.ndarray]):

@@ -1,6 +1,7 @@
 """`htp-edge stream`: lift a live or recorded stream of several people's 2D keypoints."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from htp_edge.cli import args as argtypes
@@ -139,7 +140,8 @@ def run(args) -> dict:
     latencies, tracks, stopped = [], set(), "end of input"
     recent = deque(maxlen=PLOT_FRAMES)  # (2D people, 3D poses) of the last frames, for --plot
     progress = _Progress(sys.stderr.isatty() and not args.json)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops as cleanly as Ctrl-C
+    stop = _StopSignals()  # SIGINT/SIGTERM: at once while waiting for input, after the write within a frame
+    previous = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
     started = time.perf_counter()
     try:
         with staging as staged:
@@ -151,20 +153,21 @@ def run(args) -> dict:
                             raise frame
                         counts["skipped"] += 1
                         continue
-                    try:
-                        poses = multi.push(frame.people)
-                    except HtpEdgeError as exc:
-                        if not args.skip_bad:
-                            raise HtpEdgeError(f"line {frame.line}: {exc}") from None
-                        counts["skipped"] += 1
-                        continue
-                    counts["frames_in"] += 1
-                    tracks.update(frame.people)
-                    latency = multi.last_latency_ms if poses else None
-                    if poses:
-                        latencies.append(latency)
-                        counts["poses_out"] += len(poses)
-                    sink.write(frame.t, poses, latency)
+                    with stop.deferred():  # a frame pushed is a frame written, even when interrupted
+                        try:
+                            poses = multi.push(frame.people)
+                        except HtpEdgeError as exc:
+                            if not args.skip_bad:
+                                raise HtpEdgeError(f"line {frame.line}: {exc}") from None
+                            counts["skipped"] += 1
+                            continue
+                        counts["frames_in"] += 1
+                        tracks.update(frame.people)
+                        latency = multi.last_latency_ms if poses else None
+                        if poses:
+                            latencies.append(latency)
+                            counts["poses_out"] += len(poses)
+                        sink.write(frame.t, poses, latency)
                     if plot is not None:
                         recent.append(({k: v[:, :2] for k, v in frame.people.items()}, poses))
                     progress.show(counts["frames_in"], counts["poses_out"], started, latencies[-200:])
@@ -175,7 +178,8 @@ def run(args) -> dict:
             if plot is not None and recent:
                 _plot(recent, staged[plot], args)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         progress.done()
         lifter.close()
         if small is not None:
@@ -188,6 +192,30 @@ def run(args) -> dict:
             "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "n": lat["n"]} if lat else None,
             "stopped": stopped, "dropped_tracks": len(multi.dropped), "plot": str(plot) if plot else None,
             "format": args.format}
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM as KeyboardInterrupt: raised at once outside :meth:`deferred`, and at its
+    end inside it, so a signal never falls between pushing a frame and writing its output."""
+
+    def __init__(self) -> None:
+        self.busy = self.pending = False
+
+    def handler(self, signum, frame) -> None:
+        if self.busy:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+        if self.pending:
+            raise KeyboardInterrupt
 
 
 def _resolve_format(args, frames) -> str:

@@ -157,3 +157,15 @@ def test_plots_animate_the_people(jsonl, tmp_path, capsys):
     with Image.open(tmp_path / "p.gif") as im:
         assert im.n_frames == 30
     assert main(["stream", str(jsonl), "--out", str(out), "--plot", str(tmp_path / "x.bmp")]) == 2
+
+
+def test_a_stop_signal_inside_a_frame_waits_for_its_write():
+    from htp_edge.cli.cmd_stream import _StopSignals
+    stop, done = _StopSignals(), []
+    with pytest.raises(KeyboardInterrupt):
+        with stop.deferred():
+            stop.handler(signal.SIGINT, None)  # arrives mid-frame: held
+            done.append("written")
+    assert done == ["written"]
+    with pytest.raises(KeyboardInterrupt):  # while waiting for input: at once
+        stop.handler(signal.SIGTERM, None)

@@ -102,8 +102,13 @@ def test_gemm_shapes_cover_the_profiled_macs_and_rates_are_measured(feed):
 
 
 def test_the_roofline_includes_onnx_runtimes_own_gemm():
-    from htp_edge.bench.gemm import ort_square_runner
-    square = ort_square_runner(64, threads=1)
+    import importlib.util
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_gemm.py"
+    spec = importlib.util.spec_from_file_location("htp_edge_script_bench_gemm", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    square = module.ort_square_runner(64, threads=1)
     a = np.asarray(square()[0])
     assert a.shape == (64, 64) and np.isfinite(a).all()
     report = measure_rates(lambda: None, 10 ** 6, [], GemmRateConfig(iters=2, warmup=0, square=64, settle_ms=0),
