@@ -74,7 +74,8 @@ def add_arguments(p) -> None:
     p.add_argument("--static-cameras", type=float, default=0.0, metavar="P",
                    help="share of training chunks seen by a fixed camera (0.8-3 m high, 15-60 fps, lens distortion) "
                         "while the person walks or runs toward, away from or across it (default 0: none)")
-    p.add_argument("--plan-space", choices=["image", "body"], default="image",
+    from htp_edge.model.config import PLAN_SPACES
+    p.add_argument("--plan-space", choices=PLAN_SPACES, default="image",
                    help="where TCEP/MGPTP score motion: image (default; translation and size changes count) or body "
                         "(each frame root-relative and size-normalised: articulation only, for fixed cameras)")
     p.add_argument("--newest-weight", type=argtypes.positive_float, default=1.0,

@@ -250,9 +250,10 @@ def unfuse_biased_attention(model) -> list[str]:
     them out) and the same default scale, 1/sqrt(head size)."""
     from onnx import helper, numpy_helper
     consts = {t.name: t for t in model.graph.initializer}
+    biased = set(biased_attention_names(model))
     rewritten, kept = [], []
     for node in model.graph.node:
-        if node.op_type != "Attention" or node.name not in set(biased_attention_names(model)):
+        if node.name not in biased:
             kept.append(node)
             continue
         x, w, b, bias = node.input[0], node.input[1], node.input[2], node.input[5]
@@ -291,25 +292,20 @@ def quantize_int8_cpu(in_path, out_path,
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from htp_edge.artifacts.naming import planner_onnx
     from htp_edge.export.cpu_fusion import write_cpu_graph
     source_sha = sha256_file(in_path)
     if biased_attention not in ("mha", "float"):
         raise HtpEdgeError(f"int8: unknown biased_attention. Expected 'mha' or 'float', got {biased_attention!r}.")
     op_types = CPU_GRAPH_OP_TYPES if quantize_attention else QUANTIZED_OP_TYPES
     with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / "src.onnx"  # a private copy: the companion is written beside it
-        staged.write_bytes(Path(in_path).read_bytes())
-        if planner_onnx(Path(in_path)).is_file():
-            planner_onnx(staged).write_bytes(planner_onnx(Path(in_path)).read_bytes())
-        cpu = Path(write_cpu_graph(staged, Path(tmp) / "src.cpu.onnx")["onnx"])
+        cpu = Path(write_cpu_graph(in_path, Path(tmp) / "src.cpu.onnx")["onnx"])
         graph = onnx.load(str(cpu), load_external_data=False)
         unfused = unfuse_biased_attention(graph) if biased_attention == "mha" else []
         if unfused:
             from htp_edge.export.cpu_fusion import check_cpu_graph
             cpu = Path(tmp) / "src.mha.onnx"
             onnx.save(graph, str(cpu))
-            check_cpu_graph(staged, cpu)  # the rewrite changes no output (FP32 tolerance, same kept frames)
+            check_cpu_graph(in_path, cpu)  # the rewrite changes no output (FP32 tolerance, same kept frames)
         # ONNX Runtime's quantiser turns a Gemm into "<name>_MatMul" (+ Add) before it reads
         # nodes_to_exclude, and the CPU graph has Gemms (ONNX Runtime's MatMul+Add fusion): name both
         excluded = [alias for n in graph.graph.node
@@ -341,7 +337,7 @@ def _require_biases_kept(model, biased: Sequence[str]) -> None:
     """No attention that had a logit bias may come out as QAttention (it would have lost it)."""
     lost = sorted({n.name.removesuffix("_quant") for n in model.graph.node if n.op_type == "QAttention"}
                   & set(biased))
-    kept = {n.name for n in model.graph.node if n.op_type == "Attention" and len(n.input) > 5 and n.input[5]}
+    kept = set(biased_attention_names(model))
     if lost or set(biased) - kept:
         raise HtpEdgeError(f"int8: attention with a logit bias was quantised: "
                            f"{', '.join(lost[:5] or sorted(set(biased) - kept)[:5])}. Expected it to stay "
