@@ -74,13 +74,21 @@ def add_arguments(p) -> None:
     p.add_argument("--static-cameras", type=float, default=0.0, metavar="P",
                    help="share of training chunks seen by a fixed camera (0.8-3 m high, 15-60 fps, lens distortion) "
                         "while the person walks or runs toward, away from or across it (default 0: none)")
-    from htp_edge.model.config import PLAN_SPACES
+    from htp_edge.model.config import PLAN_SPACES, PRUNING_STAGES
     p.add_argument("--plan-space", choices=PLAN_SPACES, default="image",
                    help="where TCEP/MGPTP score motion: image (default; translation and size changes count) or body "
                         "(each frame root-relative and size-normalised: articulation only, for fixed cameras)")
+    p.add_argument("--pruning", choices=PRUNING_STAGES, default="both",
+                   help="HTP's pruning stages to run (an ablation): both, TCEP alone or MGPTP alone, each at its "
+                        "preset's layer and count (none is --model d3dp-small); the model is named <model>-tcep / "
+                        "<model>-mgptp")
     p.add_argument("--newest-weight", type=argtypes.positive_float, default=1.0,
                    help="weight of each clip's last frame in the loss against 1 for the others (default 1: plain "
                         "MPJPE); a causal model streams that frame, so --causal runs profit from e.g. 8")
+    p.add_argument("--val-clips", default=None, metavar="NAMES",
+                   help="hold these train clips out ('default' or comma-separated names, e.g. climb/seq3,"
+                        "deepmimic/spin), score every epoch on them and keep the best epoch as <out stem>.best.pt "
+                        "(a causal model is scored as it streams: the newest frame of each window)")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation at the end")
     p.add_argument("--cache-dir", default=None, help="real-motion cache (default: HTP_EDGE_CACHE or ~/.cache/htp_edge)")
     from htp_edge.data.datasets import add_dataset_arguments
@@ -89,7 +97,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> dict:
     from htp_edge.data.augment import AugmentConfig
-    from htp_edge.model.config import causal_variant, preset, with_plan_space
+    from htp_edge.model.config import causal_variant, preset, with_plan_space, with_pruning_stages
     from htp_edge.train.data import motion_batches
     from htp_edge.train.trainer import train
 
@@ -112,9 +120,19 @@ def run(args) -> dict:
             raise HtpEdgeError(f"train: --static-cameras renders the built-in motion through virtual cameras. Expected "
                                f"--dataset motion, got --dataset {dataset.name} (its 2D comes with the data).")
         data_record["static_cameras"] = dataclasses.asdict(static)
+    from htp_edge.train.validation import Validation, parse_val_clips
+    val_clips = parse_val_clips(args.val_clips)
+    validate = None
+    if val_clips:
+        if dataset.name != "motion":
+            from htp_edge.errors import HtpEdgeError
+            raise HtpEdgeError(f"train: --val-clips holds clips of the built-in motion out. Expected --dataset motion, "
+                               f"got --dataset {dataset.name} (use its --subjects-train to leave subjects out).")
+        data_record["val_clips"] = list(val_clips)
+        validate = Validation(val_clips, cache_dir=args.cache_dir, steps=r.eval_steps, hypotheses=r.eval_hypotheses)
     if dataset.name == "motion":
         batches = motion_batches(frames, r.batch_size, args.cache_dir, augment=augment,
-                                 workers=args.workers, static=static)
+                                 workers=args.workers, static=static, val_clips=val_clips)
     else:  # D3DP's examples: the data's own 2D, no synthetic augmentation
         batches = dataset_batches(dataset, frames, r.batch_size, workers=args.workers)
         data_record["dataset"] = dataset.describe()
@@ -123,10 +141,12 @@ def run(args) -> dict:
     model_config = causal_variant(preset(args.model, frames)) if getattr(args, "causal", False) else None
     if getattr(args, "plan_space", "image") != "image":
         model_config = with_plan_space(model_config or preset(args.model, frames), args.plan_space)
+    if getattr(args, "pruning", "both") != "both":
+        model_config = with_pruning_stages(model_config or preset(args.model, frames), args.pruning)
     result = train(cfg, batches, args.out, resume=args.resume, progress=not args.json or sys.stderr.isatty(),
                    model_config=model_config,
                    evaluate=evaluate, data_record=data_record,
-                   init=args.init, distributed=True if args.distributed else None)
+                   init=args.init, distributed=True if args.distributed else None, validate=validate)
     if result.get("rank", 0):  # under torchrun the result is printed by rank 0 alone
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the process ends after main() prints to it
     result.setdefault("val_mpjpe_mm", None)

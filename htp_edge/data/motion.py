@@ -14,6 +14,9 @@ Split (by clip, never inside a clip):
   ``deepmimic/walker/turn_right1``;
 * train: ``climb/seq0`` .. ``climb/seq3`` and the other 16 DeepMimic clips.
 
+A training run may hold some train clips out for model selection (:func:`hold_out`): they become
+split ``"val"`` for that run and the sampler never draws them.
+
 The clips come from the cache written by :func:`htp_edge.data.prepare_motion`.
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ from htp_edge.errors import HtpEdgeError
 from htp_edge.pose.skeleton import NUM_JOINTS
 
 SOURCES = ("climb", "deepmimic")
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "val")  # "val": train clips held out by hold_out()
 FPS = 30.0
 TEST_CLIPS = frozenset({
     "climb/seq4",
@@ -49,7 +52,7 @@ class MotionClip:
     Attributes:
         name: ``"climb/seq4"``, ``"deepmimic/walk"``, ``"deepmimic/walker/turn_left0"``, ...
         source: ``"climb"`` or ``"deepmimic"``.
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"test"`` or ``"val"`` (a train clip a run holds out, :func:`hold_out`).
         fps: frame rate (30.0 for the cached clips).
         positions: (T, 17, 3) float32 H36M-17 positions, metres, Z-up world (read-only).
     """
@@ -66,7 +69,7 @@ class MotionClip:
                                f"got {self.source!r}. Use a supported source name.")
         if self.split not in SPLITS:
             raise HtpEdgeError(f"motion clip {self.name}: unknown split. Expected one of {SPLITS}, "
-                               f"got {self.split!r}. Use 'train' or 'test'.")
+                               f"got {self.split!r}. Use 'train', 'test' or 'val'.")
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise HtpEdgeError(f"motion clip {self.name}: bad frame rate. Expected fps > 0, got "
                                f"{self.fps}. Pass the clip's frame rate.")
@@ -102,3 +105,26 @@ def load_motion(cache_dir: str | os.PathLike | None = None) -> list[MotionClip]:
 def select(clips: list[MotionClip], split: str | None = None, source: str | None = None) -> list[MotionClip]:
     """The clips of one split and/or source (``None`` keeps all)."""
     return [c for c in clips if (split is None or c.split == split) and (source is None or c.source == source)]
+
+
+# the clips `train --val-clips default` holds out: a climbing take, a dance, a get-up and a walker
+# turn, the test split's mix of sources and motion kinds (779 of the train split's 3,590 frames)
+DEFAULT_VAL_CLIPS = ("climb/seq3", "deepmimic/dance_a", "deepmimic/getup_facedown", "deepmimic/walker/turn_left1")
+
+
+def hold_out(clips: list[MotionClip], names) -> list[MotionClip]:
+    """``clips`` with the train clips ``names`` moved to split ``"val"`` (the others as they are).
+
+    Raises :class:`HtpEdgeError` for a name that is not a train clip, or when nothing would be
+    left to train on."""
+    names = tuple(dict.fromkeys(names))
+    train = {c.name for c in clips if c.split == "train"}
+    unknown = [n for n in names if n not in train]
+    if unknown:
+        raise HtpEdgeError(f"validation: {', '.join(unknown)} is not a train clip. Expected names from the train "
+                           f"split ({', '.join(sorted(train))}), got {', '.join(names)}.")
+    if len(names) >= len(train):
+        raise HtpEdgeError(f"validation: holding out {len(names)} clips leaves none of the {len(train)} train clips "
+                           f"to train on. Expected fewer names.")
+    held = set(names)
+    return [MotionClip(c.name, c.source, "val", c.fps, c.positions) if c.name in held else c for c in clips]

@@ -196,7 +196,7 @@ def load_model(checkpoint: str | Path, model: str | None = None, frames: int | N
         base = preset(model)
         cfg = dataclasses.replace(base.with_frames(cfg.frames), joints=cfg.joints, embed_dim=cfg.embed_dim,
                                   depth=cfg.depth, num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio)
-        allow = _new_param_prefixes()
+        allow = pruning_param_prefixes()
     if frames is not None and frames != cfg.frames:
         raise HtpEdgeError(f"checkpoint: {path.name} was trained for {cfg.frames} frames. Expected --frames "
                            f"{cfg.frames} (or omit it), got {frames}.")
@@ -206,7 +206,8 @@ def load_model(checkpoint: str | Path, model: str | None = None, frames: int | N
     return net.eval(), meta
 
 
-def _new_param_prefixes() -> tuple[str, ...]:
+def pruning_param_prefixes() -> tuple[str, ...]:
+    """State-dict prefixes of the weights only the pruning stages have (the rest is D3DP's backbone)."""
     return tuple(f"pose_estimator.{n}" for n in ("sft_distance_bias", "mgptp.", "tra."))
 
 

@@ -203,6 +203,28 @@ def with_plan_space(cfg: ModelConfig, space: str) -> ModelConfig:
     return replace(cfg, pruning=replace(cfg.pruning, plan_space=space))
 
 
+# which of HTP's two pruning stages a model runs: "both" (HTP), or one alone for an ablation
+PRUNING_STAGES = ("both", "tcep", "mgptp")
+
+
+def with_pruning_stages(cfg: ModelConfig, stages: str) -> ModelConfig:
+    """The same architecture with only TCEP or only MGPTP on (:data:`PRUNING_STAGES`), named
+    ``<name>-tcep`` / ``<name>-mgptp``; ``both`` returns ``cfg``. The stage kept has its preset's
+    layer and count (MGPTP alone keeps ``f`` of all F frames at its layer). Raises
+    :class:`HtpEdgeError` for a model without pruning or an unknown choice."""
+    if stages not in PRUNING_STAGES:
+        raise HtpEdgeError(f"model: unknown pruning stages. Expected one of {', '.join(PRUNING_STAGES)}, "
+                           f"got {stages!r}.")
+    if stages == "both":
+        return cfg
+    if cfg.pruning is None:
+        raise HtpEdgeError(f"model: {cfg.name} has no pruning to take a stage from. Expected an htp model with "
+                           f"--pruning {stages}, got {cfg.name} (an unpruned model is the d3dp preset).")
+    base = cfg.name.removesuffix(CAUSAL_SUFFIX)
+    name = f"{base}-{stages}" + (CAUSAL_SUFFIX if cfg.name.endswith(CAUSAL_SUFFIX) else "")
+    return replace(cfg, name=name, pruning=replace(cfg.pruning, tcep=stages == "tcep", mgptp=stages == "mgptp"))
+
+
 def preset(name: str, frames: int | None = None) -> ModelConfig:
     """A named architecture (``d3dp``, ``htp``, ``d3dp-small``, ``htp-small``), optionally at another F;
     ``<name>-causal`` is its causal variant (:func:`causal_variant`)."""

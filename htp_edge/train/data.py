@@ -15,14 +15,16 @@ import numpy as np
 from htp_edge.errors import HtpEdgeError
 
 
-def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, workers: int = 0, static=None):
+def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, workers: int = 0, static=None,
+                   val_clips=()):
     """A ``batches(rng)`` factory for :func:`htp_edge.train.trainer.train` over the train split.
 
     ``augment`` is an :class:`htp_edge.data.augment.AugmentConfig` (default: its defaults);
     ``static`` a :class:`htp_edge.data.static_train.StaticCameraConfig` (default: none).
     ``workers`` > 0 samples in that many background processes (a GPU outruns one sampler); each
     worker has its own seed and batches come round-robin, so a seed and a worker count fix the
-    stream. Either stream is a :class:`SamplerStream` / :class:`WorkerStream` (checkpointable)."""
+    stream. Either stream is a :class:`SamplerStream` / :class:`WorkerStream` (checkpointable).
+    ``val_clips`` (train clip names) are held out (:func:`htp_edge.data.motion.hold_out`): never drawn."""
     from htp_edge.data import load_motion, prepare_motion
     from htp_edge.data.augment import AugmentConfig
     from htp_edge.data.sampler import SamplerConfig
@@ -30,6 +32,9 @@ def motion_batches(frames: int, batch_size: int, cache_dir=None, augment=None, w
         raise HtpEdgeError(f"train: workers must be >= 0, got {workers}.")
     prepare_motion(cache_dir=cache_dir)
     clips = load_motion(cache_dir)
+    if val_clips:
+        from htp_edge.data.motion import hold_out
+        clips = hold_out(clips, val_clips)
     from htp_edge.data.static_train import StaticCameraConfig
     config = SamplerConfig(frames=frames, batch_size=batch_size, augment=augment or AugmentConfig(),
                            static=static or StaticCameraConfig())

@@ -102,7 +102,7 @@ FLAGS = {"model": "--model", "iters_per_epoch": "--iters-per-epoch", "batch_size
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
           progress: bool = True, evaluate: Callable | None = None, model_config=None,
           data_record: dict | None = None, init: str | Path | None = None,
-          distributed: bool | None = None) -> dict:
+          distributed: bool | None = None, validate: Callable | None = None) -> dict:
     """Train ``cfg.model`` (or ``model_config``) on ``batches(rng)`` (x2d (B,F,J,2), x3d (B,F,J,3));
     checkpoint each epoch. ``data_record`` (e.g. the augmentation settings) is stored with it.
 
@@ -122,7 +122,12 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     ``distributed`` (None: when launched by torchrun; True: insist; False: never) trains data
     parallel over the torchrun process group (:mod:`htp_edge.train.distributed`): each rank takes
     its slice of the same global batch, only rank 0 writes and prints, and the evaluation runs on
-    rank 0 after the group is closed. Other ranks return their result without it."""
+    rank 0 after the group is closed. Other ranks return their result without it.
+
+    ``validate(checkpoint) -> {"val_mpjpe_mm": ...}`` (:class:`htp_edge.train.validation.Validation`)
+    scores every epoch's checkpoint on clips held out of the batches; the scores go into the
+    history, and the best epoch's weights are kept at :func:`~htp_edge.train.validation.best_path`
+    (``<stem>.best.pt``), which is then the checkpoint ``evaluate`` scores: the run's selected model."""
     import torch
 
     from htp_edge.train.distributed import start, stop
@@ -136,7 +141,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
     clean = False
     try:
         result, setup, saved_rng = _fit(cfg, batches, out, resume, progress, model_config, data_record, init,
-                                        group, device)
+                                        group, device, validate)
         clean = True
     finally:
         stop(group, clean)
@@ -145,19 +150,24 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         if not group.main:
             return result
     if evaluate is not None:
-        from htp_edge.model.checkpoint import load_model, save_checkpoint
-        result.update(evaluate(out))
-        final, _ = load_model(out)
-        record = {**setup, "final_loss": result["final_loss"],
-                  **{k: v for k, v in result.items() if k.startswith("val_")}}
-        if saved_rng is not None:
-            record["rng"] = saved_rng
-        save_checkpoint(out, final, epoch=cfg.epochs, lr=0.0, optimizer=None, record=record)
+        from htp_edge.model.checkpoint import load_model, read_checkpoint, save_checkpoint
+        selected = Path(result["best_checkpoint"]) if result.get("best_checkpoint") else out
+        result.update(evaluate(selected))
+        final, meta = load_model(selected)
+        if selected == out:
+            record = {**setup, "final_loss": result["final_loss"]}
+            if saved_rng is not None:
+                record["rng"] = saved_rng
+        else:
+            record = {k: v for k, v in meta.items() if k != "config"}
+        record.update({k: v for k, v in result.items() if k.startswith("val_")})
+        save_checkpoint(selected, final, epoch=int(read_checkpoint(selected).get("epoch", cfg.epochs)), lr=0.0,
+                        optimizer=None, record=record)
     return result
 
 
 def _fit(cfg: TrainConfig, batches: Batches, out: Path, resume: bool, progress: bool, model_config,
-         data_record: dict | None, init, group, device):
+         data_record: dict | None, init, group, device, validate=None):
     """The training loop of :func:`train` on this rank; returns (result, record setup, random states)."""
     import dataclasses
 
@@ -209,10 +219,16 @@ def _fit(cfg: TrainConfig, batches: Batches, out: Path, resume: bool, progress: 
                             "seconds": round(time.time() - t_start, 1)})
             saved_rng = rng_state(gen, rng, stream, device, group)
             if main:  # the lr the next epoch starts with, as D3DP stores it
-                save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch),
-                                optimizer=opt.state_dict(),
-                                record={**setup, "final_loss": history[-1]["loss"], "rng": saved_rng,
-                                        **({"amp": amp.state()} if amp.scaler is not None else {})})
+                def save():
+                    save_checkpoint(out, net, epoch=epoch + 1, lr=cfg.lr_at((epoch + 1) * cfg.iters_per_epoch),
+                                    optimizer=opt.state_dict(),
+                                    record={**setup, "final_loss": history[-1]["loss"], "rng": saved_rng,
+                                            **({"amp": amp.state()} if amp.scaler is not None else {})})
+                save()
+                if validate is not None:
+                    _validate_epoch(validate, out, net, setup, history, progress)
+                    save()  # the epoch's scores in the run's history
+                    net.train()
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
@@ -220,7 +236,40 @@ def _fit(cfg: TrainConfig, batches: Batches, out: Path, resume: bool, progress: 
     net.eval()
     result = {"epochs": cfg.epochs, "final_loss": history[-1]["loss"] if history else None, "checkpoint": str(out),
               "history": history}
+    best = _best_epoch(history)
+    if validate is not None and best is not None and main:
+        from htp_edge.train.validation import best_path
+        result.update(best_checkpoint=str(best_path(out)), best_epoch=best["epoch"],
+                      best_val_mpjpe_mm=best["val_mpjpe_mm"])
     return result, setup, saved_rng
+
+
+def _best_epoch(history: list[dict]) -> dict | None:
+    """The history entry with the lowest validation MPJPE (the first of equals), or None."""
+    scored = [h for h in history if h.get("val_mpjpe_mm") is not None]
+    return min(scored, key=lambda h: h["val_mpjpe_mm"]) if scored else None
+
+
+def _validate_epoch(validate, out: Path, net, setup: dict, history: list[dict], progress: bool) -> None:
+    """Score the checkpoint just written; keep its weights at best_path(out) when it is the best so far."""
+    import torch
+
+    from htp_edge.model.checkpoint import save_checkpoint
+    from htp_edge.train.validation import best_path
+    before = _best_epoch(history)
+    with torch.random.fork_rng():  # the run's random streams are the same with or without validation
+        scores = validate(out)
+    entry = history[-1]
+    entry.update({k: (round(v, 3) if isinstance(v, float) else v) for k, v in scores.items()})
+    is_best = before is None or entry["val_mpjpe_mm"] < before["val_mpjpe_mm"]
+    if is_best:
+        save_checkpoint(best_path(out), net, epoch=entry["epoch"], lr=0.0, optimizer=None,
+                        record={**setup, "final_loss": entry["loss"],
+                                "selected": {"by": "val_mpjpe_mm", "epoch": entry["epoch"],
+                                             "val_mpjpe_mm": entry["val_mpjpe_mm"], "val_mode": entry.get("val_mode")}})
+    if progress:
+        print(f"epoch {entry['epoch']}: validation MPJPE {entry['val_mpjpe_mm']:.1f} mm ({entry.get('val_mode')})"
+              + (f", best so far -> {best_path(out).name}" if is_best else ""), file=sys.stderr)
 
 
 def _recipe_record(name: str) -> dict:
@@ -332,23 +381,42 @@ def _run_epoch(cfg, model, net, opt, amp, objective, stream, gen, epoch, progres
 
 
 def warm_start(net, init: str | Path) -> dict:
-    """Load ``init``'s weights into ``net`` (same architecture); returns its provenance record:
-    the source, its sha256 and the training record that produced it (chained for warm starts)."""
+    """Load ``init``'s weights into ``net`` (same backbone); returns its provenance record: the
+    source, its sha256 and the training record that produced it (chained for warm starts).
+
+    The pruning stages' own weights (SFT's distance bias, MGPTP's, TRA's) may differ between the
+    two, as between HTP and D3DP or a one-stage ablation: the source's that ``net`` has no use
+    for are dropped, ``net``'s that the source lacks keep their fresh values, and both lists are
+    recorded (``dropped``, ``fresh``). Any other difference is one clear error."""
     from htp_edge.artifacts.files import sha256_file
-    from htp_edge.model.checkpoint import check_keys, model_state, read_checkpoint, resolve_checkpoint
+    from htp_edge.model.checkpoint import (
+        check_keys,
+        model_state,
+        pruning_param_prefixes,
+        read_checkpoint,
+        resolve_checkpoint,
+    )
     path = resolve_checkpoint(init)
     ckpt = read_checkpoint(path)
     state = model_state(ckpt, path)
+    own = net.state_dict()
+    stage_keys = pruning_param_prefixes()
+    dropped = sorted(k for k in state if k not in own and k.startswith(stage_keys))
+    state = {k: v for k, v in state.items() if k not in dropped}
+    fresh = sorted(k for k in own if k not in state and k.startswith(stage_keys))
     try:
-        check_keys(net.state_dict(), state)
+        check_keys(own, state, stage_keys)
     except HtpEdgeError as exc:
         raise HtpEdgeError(f"train: --init {init} cannot start {net.config.name}: {exc}") from None
-    net.load_state_dict(state, strict=True)
+    net.load_state_dict(state, strict=not fresh)
     meta = ckpt.get("htp_edge") or {}
     record = {"checkpoint": str(init), "sha256": sha256_file(path),
               "epoch": int(ckpt.get("epoch", 0))}
     record.update({k: meta[k] for k in ("train_config", "data", "init") if k in meta})
-    _note(f"train: warm start from {path.name} (epoch {record['epoch']})")
+    if dropped or fresh:
+        record.update(dropped=dropped, fresh=fresh)
+    _note(f"train: warm start from {path.name} (epoch {record['epoch']})"
+          + (f"; pruning-stage weights: {len(dropped)} dropped, {len(fresh)} fresh" if dropped or fresh else ""))
     return record
 
 
