@@ -116,3 +116,16 @@ def test_validation_scores_a_checkpoint_as_it_is_served(tmp_path, causal):
     assert scores["val_frames"] == expected
     assert scores["val_mode"] == ("causal stream (newest frame)" if causal else "offline lift")
     assert np.isfinite(scores["val_mpjpe_mm"]) and scores["val_mpjpe_mm"] > 0
+
+
+def test_train_flag_errors(capsys, tmp_path):
+    from htp_edge.cli.main import main
+    out = tmp_path / "x.pt"
+    assert main(["train", "--val-clips", "climb/seq4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "climb/seq4 is not a train clip" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert main(["train", "--val-clips", "default", "--dataset", "h36m", "--data-dir", str(tmp_path),
+                 "--out", str(out)]) == 2
+    assert "--val-clips holds clips of the built-in motion out" in capsys.readouterr().err and not out.exists()
+    assert main(["train", "--model", "d3dp-small", "--pruning", "tcep", "--out", str(out)]) == 2
+    assert "d3dp-small has no pruning" in capsys.readouterr().err and not out.exists()
