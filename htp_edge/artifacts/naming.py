@@ -16,7 +16,7 @@ from pathlib import Path
 from htp_edge.errors import HtpEdgeError
 
 PRECISIONS = ("fp32", "fp16", "int8", "mixed", "unknown")
-BUNDLED = ("d3dp-small", "htp-small")
+BUNDLED = ("d3dp-small", "htp-small", "htp-small-causal")  # -causal: streams its newest frame
 DEFAULT_CHECKPOINT = "htp-small"
 CHECKPOINT_SUFFIXES = (".pt", ".bin", ".pth")
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")

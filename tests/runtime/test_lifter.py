@@ -78,7 +78,7 @@ def test_foreign_and_truncated_files(tmp_path, tiny_htp_onnx):
         Lifter.load(tmp_path / "x.engine", backend="onnxruntime")
 
 
-@pytest.mark.parametrize("name", ["d3dp-small", "htp-small"])
+@pytest.mark.parametrize("name", ["d3dp-small", "htp-small", "htp-small-causal"])
 def test_shipped_onnx_matches_the_bundled_checkpoint(name):
     kp = walking_keypoints(30)
     ort = Lifter.load(name, backend="onnxruntime").lift(kp, 1000, 1000)
