@@ -58,9 +58,10 @@ def test_missing_files_and_bad_flags(capsys, tmp_path):
     assert code == 2 and "not found" in err
     code, _, err = _run(capsys, ["export", "--model", "htp", "--out", str(tmp_path / "x.txt")])
     assert code == 2 and ".onnx" in err
-    code, _, err = _run(capsys, ["train", "--model", "d3dp-small", "--init", "htp-small", "--epochs", "1",
-                                 "--iters-per-epoch", "1", "--no-eval", "--out", str(tmp_path / "t.pt")])
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot start d3dp-small" in err
+    code, _, err = _run(capsys, ["train", "--model", "d3dp", "--frames", "27", "--init", "htp-small", "--epochs",
+                                 "1", "--iters-per-epoch", "1", "--no-eval", "--out", str(tmp_path / "t.pt")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot start d3dp" in err  # another backbone size
+    assert "mis-shaped" in err and not (tmp_path / "t.pt").exists()
     assert list(tmp_path.iterdir()) == []
 
 

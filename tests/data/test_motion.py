@@ -25,6 +25,6 @@ def test_motion_clip_validation():
     with pytest.raises(HtpEdgeError, match="Expected one of"):
         MotionClip("x", "mocap", "train", 30.0, ok)
     with pytest.raises(HtpEdgeError, match="split"):
-        MotionClip("x", "climb", "val", 30.0, ok)
+        MotionClip("x", "climb", "dev", 30.0, ok)
     with pytest.raises(HtpEdgeError, match="positions"):
         MotionClip("x", "climb", "train", 30.0, np.zeros((2, 16, 3)))
