@@ -96,7 +96,8 @@ FLAGS = {"model": "--model", "iters_per_epoch": "--iters-per-epoch", "batch_size
          "data.augment.rotation_deg": "--limb-rotation", "data.augment.rotation_prob": "--limb-rotation",
          "data.augment.tilt_deg": "--tilt", "data.augment.tilt_prob": "--tilt", "warmup_iters": "--warmup",
          "grad_clip": "--grad-clip", "schedule": "--schedule", "lr_decay": "--lr-decay", "loss": "--loss",
-         "recipe": "--recipe", "frames": "--frames", "amp": "--amp", "world_size": "ranks (torchrun --nproc_per_node)"}
+         "recipe": "--recipe", "frames": "--frames", "amp": "--amp", "world_size": "ranks (torchrun --nproc_per_node)",
+         "data.val_clips": "--val-clips"}
 
 
 def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
