@@ -20,7 +20,7 @@ import sysconfig
 import traceback
 
 BLOCKED = ("torch", "onnx", "tensorrt")
-CHECKPOINTS = ("htp-small", "d3dp-small")
+CHECKPOINTS = ("htp-small", "d3dp-small", "htp-small-causal")
 FRAMES, JOINTS, WIDTH, HEIGHT = 60, 17, 1000, 1000
 STREAM_FRAMES = 40
 
