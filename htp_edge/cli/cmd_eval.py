@@ -50,17 +50,17 @@ def run(args) -> dict:
                      aggregation=args.aggregation, seed=args.seed, max_sequences=args.max_sequences,
                      cache_dir=args.cache_dir)
     dataset = dataset_config(args)
-    if args.views and (dataset.name != "motion" or args.stream or args.baseline):
+    if args.views and (dataset.name != "motion" or args.baseline):
         from htp_edge.errors import HtpEdgeError
         raise HtpEdgeError(f"eval: --views renders the built-in real-motion split. Expected it without --dataset "
-                           f"{dataset.name}, --stream and --baseline, got them together. Drop one.")
+                           f"{dataset.name} and --baseline, got them together. Drop one.")
     if args.reframe and (args.stream or args.baseline):
         from htp_edge.errors import HtpEdgeError
         raise HtpEdgeError("eval: --reframe changes how the model is fed. Expected a model source without --stream "
                            "or --baseline, got them together. Drop --reframe.")
     if dataset.name != "motion":
         return _run_dataset(args, cfg, source, dataset)
-    if args.views:
+    if args.views and not args.stream:
         from htp_edge.evaluation.views import evaluate_views
         if args.onnx or args.engine:
             cfg = _layout_from_graph(cfg, source, args)
@@ -70,7 +70,7 @@ def run(args) -> dict:
         from htp_edge.evaluation.streaming import evaluate_streaming
         if args.onnx or args.engine:
             cfg = _layout_from_graph(cfg, source, args)
-        return evaluate_streaming(source, cfg, progress=not args.json and sys.stderr.isatty())
+        return evaluate_streaming(source, cfg, progress=not args.json and sys.stderr.isatty(), view=args.views)
     if args.baseline:
         report = mean_pose_baseline(cfg)
     else:
@@ -145,7 +145,8 @@ def format_text(r: dict) -> str:
     if "protocol" in r:
         return _format_dataset(r)
     if "causal" in r:
-        return "\n".join([f"streaming, window {r['window']}, {r['frames']} frames scored in both modes:"]
+        return "\n".join([f"streaming ({r.get('stream_view', 'aimed')} view), window {r['window']}, {r['frames']} "
+                           f"frames scored in both modes:"]
                          + [f"  {m:>8}: MPJPE {r[m]['mpjpe_mm']:.1f} mm, P-MPJPE {r[m]['p_mpjpe_mm']:.1f} mm"
                             for m in ("causal", "centred", "offline")]
                          + [f"  causal costs {r['causal_vs_centred_pct']:+.1f} % over centred"])

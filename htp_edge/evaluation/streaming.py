@@ -35,8 +35,11 @@ def stream_poses(lifter, kp_px: np.ndarray, conf: np.ndarray, width, height, int
     return frames, np.asarray(poses)
 
 
-def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = False) -> dict:
+def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = False, view: str | None = None) -> dict:
+    """The table above for the test split (``view`` None or ``"aimed"``) or a robot's fixed-camera
+    view (``"approach"``, ``"cross"``: :func:`htp_edge.evaluation.views.view_sequences`)."""
     from htp_edge.evaluation.evaluate import camera_intrinsics, test_sequences
+    from htp_edge.evaluation.views import view_sequences
     from htp_edge.runtime.lifter import Lifter
     from htp_edge.runtime.tracks import is_causal
     lifter = Lifter.load(source, backend=cfg.backend, steps=cfg.steps, hypotheses=cfg.hypotheses, flip=cfg.flip,
@@ -45,7 +48,7 @@ def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = 
     causal_model = is_causal(lifter)
     sums = {m: [0.0, 0.0] for m in (*MODES, "offline")}
     count = 0
-    seqs = test_sequences(cfg)
+    seqs = view_sequences(view, cfg) if view else test_sequences(cfg)
     for i, seq in enumerate(seqs):
         if seq.num_frames < window:
             continue
@@ -72,4 +75,4 @@ def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = 
     causal, centred = out["causal"]["mpjpe_mm"], out["centred"]["mpjpe_mm"]
     return {**out, "frames": int(count), "window": int(window), "sequences": len(seqs),
             "causal_vs_centred_pct": 100 * (causal - centred) / centred, "source": str(source),
-            "causal_model": causal_model}
+            "causal_model": causal_model, "stream_view": view or "aimed"}

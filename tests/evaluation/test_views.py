@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from htp_edge.evaluation.evaluate import EvalConfig
-from htp_edge.evaluation.views import evaluate_views, frame_errors, group_of, view_report
+from htp_edge.evaluation.views import evaluate_views, frame_errors, group_of, view_report, view_sequences
 
 
 def test_group_of_strips_scenario_and_camera():
@@ -69,9 +69,25 @@ def test_eval_views_command(tiny_htp_onnx, capsys):
     assert "cross view (reframed): 2 sequences" in text and "mean over 1 clip groups" in text
 
 
+def test_eval_streams_a_robot_view(tiny_htp_onnx, capsys):
+    import json
+
+    from htp_edge.cli.main import main
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "approach", "--stream", "--max-sequences", "1",
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    seq = view_sequences("approach", EvalConfig(max_sequences=1))[0]
+    window = r["window"]  # frames with an output in both modes: from W-1 to T-1 less the centred delay
+    assert r["stream_view"] == "approach" and r["sequences"] == 1
+    assert r["frames"] == seq.num_frames - window + 1 - (window - 1 - window // 2)
+    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "approach", "--stream",
+                 "--max-sequences", "1"]) == 0
+    assert "streaming (approach view)" in capsys.readouterr().out
+
+
 def test_eval_views_refuses_other_modes(tiny_htp_onnx, capsys):
     from htp_edge.cli.main import main
-    assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--views", "approach", "--stream"]) == 2
+    assert main(["eval", "--views", "approach", "--baseline", "mean-pose"]) == 2
     assert "--views renders the built-in real-motion split" in capsys.readouterr().err
     assert main(["eval", "--onnx", str(tiny_htp_onnx[0]), "--stream", "--reframe"]) == 2
     assert "--reframe changes how the model is fed" in capsys.readouterr().err
