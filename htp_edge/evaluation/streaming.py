@@ -38,7 +38,7 @@ def stream_poses(lifter, kp_px: np.ndarray, conf: np.ndarray, width, height, int
 def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = False, view: str | None = None) -> dict:
     """The table above for the test split (``view`` None or ``"aimed"``) or a robot's fixed-camera
     view (``"approach"``, ``"cross"``: :func:`htp_edge.evaluation.views.view_sequences`)."""
-    from htp_edge.evaluation.evaluate import camera_intrinsics, test_sequences
+    from htp_edge.evaluation.evaluate import camera_intrinsics
     from htp_edge.evaluation.views import view_sequences
     from htp_edge.runtime.lifter import Lifter
     from htp_edge.runtime.tracks import is_causal
@@ -48,7 +48,7 @@ def evaluate_streaming(source, cfg, window: int | None = None, progress: bool = 
     causal_model = is_causal(lifter)
     sums = {m: [0.0, 0.0] for m in (*MODES, "offline")}
     count = 0
-    seqs = view_sequences(view, cfg) if view else test_sequences(cfg)
+    seqs = view_sequences(view or "aimed", cfg)  # "aimed": the test split's own cameras
     for i, seq in enumerate(seqs):
         if seq.num_frames < window:
             continue

@@ -151,7 +151,7 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         if not group.main:
             return result
     if evaluate is not None:
-        from htp_edge.model.checkpoint import load_model, read_checkpoint, save_checkpoint
+        from htp_edge.model.checkpoint import load_model, save_checkpoint
         selected = Path(result["best_checkpoint"]) if result.get("best_checkpoint") else out
         result.update(evaluate(selected))
         final, meta = load_model(selected)
@@ -162,8 +162,8 @@ def train(cfg: TrainConfig, batches: Batches, out: Path, resume: bool = False,
         else:
             record = {k: v for k, v in meta.items() if k != "config"}
         record.update({k: v for k, v in result.items() if k.startswith("val_")})
-        save_checkpoint(selected, final, epoch=int(read_checkpoint(selected).get("epoch", cfg.epochs)), lr=0.0,
-                        optimizer=None, record=record)
+        save_checkpoint(selected, final, epoch=result.get("best_epoch", cfg.epochs), lr=0.0, optimizer=None,
+                        record=record)
     return result
 
 

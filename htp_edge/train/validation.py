@@ -10,6 +10,7 @@ the offline lift of the whole sequence. The trainer keeps the best-scoring epoch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,11 @@ class Validation:
     hypotheses: int = 1
 
     def sequences(self):
+        """The held-out clips through the test split's cameras (rendered once, then reused each epoch)."""
+        return self._sequences
+
+    @cached_property
+    def _sequences(self):
         from htp_edge.data import load_motion, make_test_set
         from htp_edge.data.motion import hold_out
         return make_test_set(hold_out(load_motion(self.cache_dir), self.names), seed=0, split="val")
