@@ -38,13 +38,13 @@ def test_report_covers_the_whole_test_split(reports):
 def test_bundled_checkpoints_accuracy_gates(reports):
     """Gates on the shipped weights (README, "Bundled checkpoints and accuracy").
 
-    Measured: d3dp-small 57.8 mm, htp-small 54.6 mm (same training compute), mean pose 393.7 mm.
-    The absolute bounds hold htp-small under 60 mm with a margin and catch a regression of the
-    checkpoints, the data pipeline or the runtime.
+    Measured (stage 6): d3dp-small 50.7 mm, htp-small 46.4 mm (same training compute), mean pose
+    393.7 mm. The absolute bounds sit about 2.5 mm above them and catch a regression of the
+    checkpoints, the data pipeline or the runtime; HTP stays at least 5 % better than D3DP.
     """
     d3dp, htp, base = (reports[k]["mpjpe_mm"] for k in ("d3dp-small", "htp-small", "mean-pose"))
-    assert d3dp < 60.0 and htp < 57.0, f"accuracy regressed: d3dp-small {d3dp:.1f} mm, htp-small {htp:.1f} mm"
-    assert htp <= 1.05 * d3dp, f"pruning costs accuracy: htp-small {htp:.1f} vs d3dp-small {d3dp:.1f} mm"
+    assert d3dp < 53.0 and htp < 49.0, f"accuracy regressed: d3dp-small {d3dp:.1f} mm, htp-small {htp:.1f} mm"
+    assert htp <= 0.95 * d3dp, f"pruning costs accuracy: htp-small {htp:.1f} vs d3dp-small {d3dp:.1f} mm"
     assert max(d3dp, htp) < 0.25 * base, f"not far better than the mean pose ({base:.1f} mm)"
     for name in ("d3dp-small", "htp-small"):
         r = reports[name]
