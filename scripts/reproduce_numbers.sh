@@ -49,6 +49,25 @@ $H export --model htp-small --checkpoint htp-small --unrolled-steps 5 --out "$R/
 $PY scripts/bench_compare.py --run per-step=onnx:"$R/htp-small.onnx" --run unrolled=onnx:"$R/htp-small_sampler_k5.onnx" \
     --steps 5 --iters 30 --warmup 3 --plot "$R/compare_unrolled.png" --json "$R/compare_unrolled.json"
 
+step "fixed cameras (views, reframe) and Human3.6M's cameras"
+for m in d3dp-small htp-small; do
+    for v in aimed approach cross; do
+        $H eval --checkpoint $m --views $v --json > "$R/views_${m}_$v.json"
+        $H eval --checkpoint $m --views $v --reframe --json > "$R/views_${m}_${v}_reframe.json"
+    done
+done
+[ -f "$R/h36m/data_3d_h36m.npz" ] || $H data export-h36m "$R/h36m" > /dev/null
+for m in d3dp-small htp-small; do
+    $H eval --checkpoint $m --dataset h36m --data-dir "$R/h36m" --keypoints gt --json > "$R/h36m_$m.json"
+done
+
+step "streaming accuracy (causal, centred, offline) on the aimed and fixed cameras"
+for g in htp-small_c8_h1_flip d3dp-small_c1_h1_flip htp-small-causal_c8_h1_flip; do
+    for v in aimed approach cross; do
+        $H eval --onnx htp_edge/checkpoints/$g.onnx --stream --views $v --json > "$R/stream_${g}_$v.json"
+    done
+done
+
 step "streaming and soak"
 $PY scripts/soak.py --frames 10000 --json > "$R/soak.json"
 
